@@ -1,0 +1,48 @@
+-- init.lua: the Lua half of the runtime's start-up, bundled in the binary.
+-- The C side has already installed print, the timers, json, os.getenv and the
+-- C helpers of _PY; this file adds the hooks and their defaults.
+
+local PY = _PY
+
+-- Aliases kept from the original plua, where the timers lived under _PY.
+PY.setTimeout = setTimeout
+PY.clearTimeout = clearTimeout
+PY.setInterval = setInterval
+PY.clearInterval = clearInterval
+PY.sleep = sleep
+
+-- HC3 REST calls arrive here once the REST server exists; the Fibaro emulator
+-- replaces this. Default: "no emulator" (HTTP 503).
+function PY.fibaro_api_hook(method, path, data) -- luacheck: no unused args
+  return nil, 503
+end
+
+-- The web UI's QuickApps panel asks these; the emulator replaces them.
+function PY.get_quickapps() return {} end
+function PY.get_quickapp(id) return nil end -- luacheck: no unused args
+
+-- Runs the main script. Replaceable (by a -e fragment, or by the emulator,
+-- which preprocesses QuickApp headers): it is looked up after the fragments ran.
+function PY.main_file_hook(filename)
+  local chunk, err = loadfile(filename)
+  if not chunk then error(err, 0) end
+  local args = arg or {}
+  return chunk(table.unpack(args, 1, #args))
+end
+
+-- The main sequence: each -e fragment as its own chunk (globals persist,
+-- locals do not), then the script. It runs in one coroutine, so a fragment
+-- that sleeps delays what follows it, in command-line order.
+function PY._run_main(fragments, script)
+  for _, code in ipairs(fragments) do
+    local chunk, err = load(code, "=(command line)")
+    if not chunk then error(err, 0) end
+    chunk()
+  end
+  if script then
+    -- User modules next to the script come first, then the usual paths.
+    local dir = script:match("^(.*)/[^/]*$") or "."
+    package.path = dir .. "/?.lua;" .. dir .. "/?/init.lua;" .. package.path
+    PY.main_file_hook(script)
+  end
+end

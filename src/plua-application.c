@@ -1,0 +1,618 @@
+/* plua-application.c: the plua program.
+ *
+ * Parses the command line, creates the runtime, runs the -e fragments and the
+ * script, opens the REPL when asked, and decides when the run is over:
+ * - a script run ends when nothing is pending (no timer, socket, server or
+ *   request), like Node.js; --run-for changes that (see README);
+ * - --duration, os.exit, SIGINT/SIGTERM and _PY.isRunning returning false
+ *   end it too; the hook is asked after every batch of callbacks and at least
+ *   once a second.
+ * Exit status: 0 for a normal end, 1 when any uncaught Lua error happened
+ * (in the script, a fragment or a callback), 2 for a command-line error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <lauxlib.h>
+#include <libsoup/soup.h>
+
+#include "plua-application.h"
+#include "plua-config.h"
+#include "plua-html.h"
+#include "plua-repl.h"
+#include "plua-runtime.h"
+
+struct _PluaApplication
+{
+  GApplication  parent_instance;
+
+  PluaConfig   *config;
+  PluaRuntime  *runtime;
+  PluaRepl     *repl;
+
+  gboolean      running;
+  gboolean      repl_open;
+  gboolean      min_time_reached;
+  gboolean      hook_failed;
+  gboolean      stdout_is_tty;
+  gboolean      stdout_dirty;
+  int           exit_status;
+
+  guint         duration_id;
+  guint         run_for_id;
+  guint         tick_id;
+  guint         sigint_id;
+  guint         sigterm_id;
+};
+
+G_DEFINE_FINAL_TYPE (PluaApplication, plua_application, G_TYPE_APPLICATION)
+
+static void plua_application_end (PluaApplication *self, int status);
+
+/* Exit status for a command-line error, as most Unix tools use. */
+#define EXIT_USAGE 2
+
+static void
+write_output (PluaApplication *self,
+              const char      *text,
+              gsize            len)
+{
+  if (memchr (text, '<', len) != NULL || memchr (text, '&', len) != NULL)
+    {
+      gsize out_len;
+      g_autofree char *rendered = plua_html_render (text, len, self->stdout_is_tty, &out_len);
+
+      fwrite (rendered, 1, out_len, stdout);
+    }
+  else
+    {
+      fwrite (text, 1, len, stdout);
+    }
+  fputc ('\n', stdout);
+
+  /* A terminal sees each line at once; a pipe gets whole batches, flushed
+   * after each round of callbacks (see on_dispatched). */
+  if (self->stdout_is_tty)
+    fflush (stdout);
+  else
+    self->stdout_dirty = TRUE;
+}
+
+static void
+on_output (PluaRuntime     *runtime,
+           const char      *text,
+           guint64          len,
+           PluaApplication *self)
+{
+  write_output (self, text, len);
+}
+
+static void
+flush_stdout (PluaApplication *self)
+{
+  if (self->stdout_dirty)
+    {
+      fflush (stdout);
+      self->stdout_dirty = FALSE;
+    }
+}
+
+/* _PY.isRunning(state): FALSE ends the run; nil and anything else go on. */
+static gboolean
+hook_says_stop (PluaApplication *self)
+{
+  lua_State *L = plua_runtime_get_state (self->runtime);
+  int top = lua_gettop (L);
+  gboolean stop = FALSE;
+
+  if (self->hook_failed)
+    return FALSE;
+
+  lua_getglobal (L, "_PY");
+  if (lua_getfield (L, -1, "isRunning") != LUA_TFUNCTION)
+    {
+      lua_settop (L, top);
+      return FALSE;
+    }
+  lua_getfield (L, -2, "getRuntimeState");
+  lua_call (L, 0, 1);
+  if (lua_pcall (L, 1, 1, 0) != LUA_OK)
+    {
+      /* Reported once: a broken hook would otherwise repeat after every batch. */
+      self->hook_failed = TRUE;
+      plua_runtime_report_error (self->runtime, L, _("_PY.isRunning failed and is no longer called"));
+    }
+  else
+    {
+      stop = lua_isboolean (L, -1) && !lua_toboolean (L, -1);
+    }
+  lua_settop (L, top);
+  return stop;
+}
+
+static gboolean
+idle_ends_run (PluaApplication *self)
+{
+  const PluaConfig *config = self->config;
+
+  if (self->repl_open)
+    return FALSE;
+  if (config->has_run_for && config->run_for <= 0)
+    return FALSE;   /* 0: until stopped; < 0: exactly |N| seconds */
+  if (config->has_run_for && !self->min_time_reached)
+    return FALSE;
+  return plua_runtime_get_total_pending (self->runtime) == 0;
+}
+
+static void
+check_end (PluaApplication *self)
+{
+  if (!self->running)
+    return;
+  if (hook_says_stop (self))
+    plua_application_end (self, 0);
+  else if (idle_ends_run (self))
+    plua_application_end (self, 0);
+}
+
+static void
+on_dispatched (PluaRuntime     *runtime,
+               PluaApplication *self)
+{
+  flush_stdout (self);
+  check_end (self);
+}
+
+static void
+on_exit_requested (PluaRuntime     *runtime,
+                   int              status,
+                   PluaApplication *self)
+{
+  plua_application_end (self, status);
+}
+
+static gboolean
+on_tick (gpointer data)
+{
+  check_end (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_duration (gpointer data)
+{
+  PluaApplication *self = data;
+
+  self->duration_id = 0;
+  plua_application_end (self, 0);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_run_for (gpointer data)
+{
+  PluaApplication *self = data;
+
+  self->run_for_id = 0;
+  if (self->config->run_for < 0)
+    {
+      plua_application_end (self, 0);
+    }
+  else
+    {
+      self->min_time_reached = TRUE;
+      check_end (self);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_sigint (gpointer data)
+{
+  PluaApplication *self = data;
+
+  if (self->repl_open && plua_repl_interrupt (self->repl))
+    return G_SOURCE_CONTINUE;
+  plua_runtime_debug (self->runtime, "SIGINT: stopping");
+  plua_application_end (self, 0);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_sigterm (gpointer data)
+{
+  PluaApplication *self = data;
+
+  plua_runtime_debug (self->runtime, "SIGTERM: stopping");
+  plua_application_end (self, 0);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_repl_closed (PluaRepl        *repl,
+                gboolean         exit_now,
+                PluaApplication *self)
+{
+  self->repl_open = FALSE;
+  if (exit_now)
+    plua_application_end (self, 0);
+  else
+    check_end (self);
+}
+
+static void
+start_repl (PluaApplication *self)
+{
+  if (!self->running)
+    return;
+  self->repl = plua_repl_new (self->runtime);
+  self->repl_open = TRUE;
+  g_signal_connect (self->repl, "closed", G_CALLBACK (on_repl_closed), self);
+  plua_repl_start (self->repl);
+}
+
+static void
+on_main_done (PluaRuntime *runtime,
+              lua_State   *co,
+              int          status,
+              int          nresults,
+              gpointer     user_data)
+{
+  PluaApplication *self = user_data;
+
+  /* An error in a fragment or the script ends a script run (status 1);
+   * with -i the REPL opens anyway, so the user can look around. */
+  if (status != LUA_OK && !self->config->interactive)
+    plua_application_end (self, 1);
+  else if (self->config->interactive)
+    start_repl (self);
+}
+
+static void
+plua_application_end (PluaApplication *self,
+                      int              status)
+{
+  if (!self->running)
+    return;
+
+  self->running = FALSE;
+  if (status != 0)
+    self->exit_status = status;
+  g_clear_handle_id (&self->duration_id, g_source_remove);
+  g_clear_handle_id (&self->run_for_id, g_source_remove);
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->sigint_id, g_source_remove);
+  g_clear_handle_id (&self->sigterm_id, g_source_remove);
+  if (self->repl != NULL)
+    plua_repl_stop (self->repl);
+  flush_stdout (self);
+  plua_runtime_debug (self->runtime, "run ended");
+  g_application_release (G_APPLICATION (self));
+}
+
+/* arg as the lua interpreter sets it: arg[0] the script, arg[1..] its
+ * arguments, negative indices the interpreter and its options. */
+static void
+set_arg_table (lua_State        *L,
+               const PluaConfig *config)
+{
+  int argc = g_strv_length (config->argv);
+
+  lua_createtable (L, argc, 1);
+  for (int i = 0; i < argc; i++)
+    {
+      lua_pushstring (L, config->argv[i]);
+      lua_rawseti (L, -2, i - config->script_index);
+    }
+  lua_setglobal (L, "arg");
+}
+
+static void
+run_main_sequence (PluaApplication *self)
+{
+  lua_State *L = plua_runtime_get_state (self->runtime);
+  char **fragments = self->config->fragments;
+  guint n = fragments != NULL ? g_strv_length (fragments) : 0;
+
+  lua_getglobal (L, "_PY");
+  lua_getfield (L, -1, "_run_main");
+  lua_remove (L, -2);
+  lua_createtable (L, n, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      lua_pushstring (L, fragments[i]);
+      lua_rawseti (L, -2, i + 1);
+    }
+  if (self->config->script != NULL)
+    lua_pushstring (L, self->config->script);
+  else
+    lua_pushnil (L);
+  plua_runtime_spawn (self->runtime, L, 2, PLUA_SPAWN_DEFAULT, on_main_done, self);
+}
+
+static int
+plua_application_command_line (GApplication            *app,
+                               GApplicationCommandLine *cmdline)
+{
+  PluaApplication *self = PLUA_APPLICATION (app);
+  const PluaConfig *config = self->config;
+
+  g_application_hold (app);
+  self->running = TRUE;
+  self->stdout_is_tty = isatty (STDOUT_FILENO);
+
+  self->runtime = plua_runtime_new (config);
+  g_signal_connect (self->runtime, "output", G_CALLBACK (on_output), self);
+  g_signal_connect (self->runtime, "dispatched", G_CALLBACK (on_dispatched), self);
+  g_signal_connect (self->runtime, "exit-requested", G_CALLBACK (on_exit_requested), self);
+
+  self->sigint_id = g_unix_signal_add (SIGINT, on_sigint, self);
+  self->sigterm_id = g_unix_signal_add (SIGTERM, on_sigterm, self);
+  self->tick_id = g_timeout_add_seconds (1, on_tick, self);
+  if (config->has_duration)
+    self->duration_id = g_timeout_add ((guint) MAX (config->duration * 1000.0, 0), on_duration, self);
+  if (config->has_run_for && config->run_for != 0)
+    self->run_for_id = g_timeout_add ((guint) (ABS (config->run_for) * 1000.0), on_run_for, self);
+
+  plua_runtime_debug (self->runtime, "runtime started (%s)", LUA_RELEASE);
+
+  set_arg_table (plua_runtime_get_state (self->runtime), config);
+  if (config->fragments != NULL || config->script != NULL)
+    run_main_sequence (self);
+  else
+    start_repl (self);
+
+  return 0;
+}
+
+typedef struct
+{
+  char   **fragments;
+  char   **remaining;
+  gboolean interactive;
+  gboolean version;
+  double   duration;
+  double   run_for;
+  gboolean debug;
+  gboolean noapi;
+  int      api_port;
+  char    *api_host;
+  gboolean fibaro;
+} Options;
+
+static void
+options_clear (Options *o)
+{
+  g_strfreev (o->fragments);
+  g_strfreev (o->remaining);
+  g_free (o->api_host);
+}
+
+static GOptionContext *
+create_option_context (Options *o)
+{
+  const GOptionEntry entries[] = {
+    { "execute", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &o->fragments,
+      N_("Run the Lua code CODE before the script (repeatable, in order)"), N_("CODE") },
+    { "interactive", 'i', 0, G_OPTION_ARG_NONE, &o->interactive,
+      N_("Enter the interactive REPL after running fragments and script"), NULL },
+    { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &o->duration,
+      N_("Stop after at most N seconds (fractions allowed)"), N_("N") },
+    { "run-for", 0, 0, G_OPTION_ARG_DOUBLE, &o->run_for,
+      N_("N > 0: run at least N seconds, then exit when idle; 0: run until stopped; N < 0: run exactly |N| seconds"),
+      N_("N") },
+    { "debug", 0, 0, G_OPTION_ARG_NONE, &o->debug,
+      N_("Print runtime diagnostics on standard error"), NULL },
+    { "noapi", 0, 0, G_OPTION_ARG_NONE, &o->noapi,
+      N_("Do not start the REST API server"), NULL },
+    { "api-port", 0, 0, G_OPTION_ARG_INT, &o->api_port,
+      N_("Port of the REST API server (default 8888; 0 picks a free port)"), N_("PORT") },
+    { "api-host", 0, 0, G_OPTION_ARG_STRING, &o->api_host,
+      N_("Address the REST API server listens on (default 127.0.0.1)"), N_("HOST") },
+    { "fibaro", 0, 0, G_OPTION_ARG_NONE, &o->fibaro,
+      N_("Load the Fibaro HC3 QuickApp emulator"), NULL },
+    { "version", 'v', 0, G_OPTION_ARG_NONE, &o->version,
+      N_("Show the version and exit"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->remaining,
+      NULL, N_("[SCRIPT [ARGS…]]") },
+    { NULL }
+  };
+  GOptionContext *context = g_option_context_new (NULL);
+
+  g_option_context_set_summary (context,
+    _("Run Lua 5.4 with an event loop: timers, networking, a REST API and a "
+      "Fibaro HC3 QuickApp emulator. Without a script or -e, start the REPL."));
+  g_option_context_set_description (context,
+    _("A script run ends by itself when nothing is pending (no timer, socket, "
+      "server or request).\n"
+      "Exit status: 0 normal end, 1 an uncaught Lua error happened (in the script, "
+      "a fragment or a callback) or the script is missing, 2 bad command line.\n"
+      "Options after SCRIPT are passed to the script in the table arg."));
+  /* Stop at the script: what follows it belongs to the script. */
+  g_option_context_set_strict_posix (context, TRUE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  return context;
+}
+
+static void
+print_version (void)
+{
+  g_print ("plua %s (%s, GLib %u.%u.%u, libsoup %u.%u.%u)\n",
+           PACKAGE_VERSION, LUA_RELEASE,
+           glib_major_version, glib_minor_version, glib_micro_version,
+           soup_get_major_version (), soup_get_minor_version (), soup_get_micro_version ());
+}
+
+/* Fills self->config from the options; FALSE with *exit_status set to stop. */
+static gboolean
+config_from_options (PluaApplication *self,
+                     Options         *o,
+                     char           **argv,
+                     int             *exit_status)
+{
+  PluaConfig *config = plua_config_new ();
+  guint n_remaining = o->remaining != NULL ? g_strv_length (o->remaining) : 0;
+
+  g_clear_pointer (&self->config, plua_config_free);
+  self->config = config;
+
+  if (o->api_port != -1 && (o->api_port < 0 || o->api_port > 65535))
+    {
+      g_printerr (_("plua: invalid port %d for --api-port (0–65535)\n"), o->api_port);
+      *exit_status = EXIT_USAGE;
+      return FALSE;
+    }
+
+  config->fragments = g_steal_pointer (&o->fragments);
+  config->program_name = g_strdup (argv[0]);
+  config->argv = g_strdupv (argv);
+  if (n_remaining > 0)
+    {
+      config->script_index = g_strv_length (argv) - n_remaining;
+      config->script = g_strdup (o->remaining[0]);
+      config->script_args = g_strdupv (o->remaining + 1);
+    }
+  config->interactive = o->interactive || (config->fragments == NULL && config->script == NULL);
+  config->has_duration = !isnan (o->duration);
+  config->duration = o->duration;
+  config->has_run_for = !isnan (o->run_for);
+  config->run_for = o->run_for;
+  config->debug = o->debug;
+  config->noapi = o->noapi;
+  config->fibaro = o->fibaro;
+  config->api_port_given = o->api_port != -1;
+  if (config->api_port_given)
+    config->api_port = o->api_port;
+  config->api_host_given = o->api_host != NULL;
+  if (config->api_host_given)
+    {
+      g_free (config->api_host);
+      config->api_host = g_steal_pointer (&o->api_host);
+    }
+
+  if (config->script != NULL && !g_file_test (config->script, G_FILE_TEST_IS_REGULAR))
+    {
+      g_printerr (_("plua: cannot open %s: %s\n"), config->script,
+                  g_file_test (config->script, G_FILE_TEST_EXISTS)
+                    ? _("not a regular file") : g_strerror (ENOENT));
+      *exit_status = 1;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+plua_application_local_command_line (GApplication   *app,
+                                     char         ***arguments,
+                                     int            *exit_status)
+{
+  PluaApplication *self = PLUA_APPLICATION (app);
+  Options o = { .api_port = -1, .duration = NAN, .run_for = NAN };
+  g_autoptr(GOptionContext) context = create_option_context (&o);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) args = g_strdupv (*arguments);
+  gboolean go_on;
+
+  if (!g_option_context_parse_strv (context, &args, &error))
+    {
+      g_printerr ("plua: %s\n", error->message);
+      g_printerr (_("Usage: plua [OPTION…] [SCRIPT [ARGS…]]\n"
+                    "Try “plua --help” for more information.\n"));
+      options_clear (&o);
+      *exit_status = EXIT_USAGE;
+      return TRUE;
+    }
+
+  if (o.version)
+    {
+      print_version ();
+      options_clear (&o);
+      *exit_status = 0;
+      return TRUE;
+    }
+
+  go_on = config_from_options (self, &o, *arguments, exit_status);
+  options_clear (&o);
+  if (!go_on)
+    return TRUE;
+
+  /* The script's own arguments are not GApplication's business. */
+  g_strfreev (*arguments);
+  *arguments = g_new0 (char *, 2);
+  (*arguments)[0] = g_strdup (self->config->program_name);
+  return FALSE;
+}
+
+static void
+plua_application_dispose (GObject *object)
+{
+  PluaApplication *self = PLUA_APPLICATION (object);
+
+  g_clear_object (&self->repl);
+  g_clear_object (&self->runtime);
+
+  G_OBJECT_CLASS (plua_application_parent_class)->dispose (object);
+}
+
+static void
+plua_application_finalize (GObject *object)
+{
+  PluaApplication *self = PLUA_APPLICATION (object);
+
+  g_clear_pointer (&self->config, plua_config_free);
+
+  G_OBJECT_CLASS (plua_application_parent_class)->finalize (object);
+}
+
+static void
+plua_application_class_init (PluaApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->dispose = plua_application_dispose;
+  object_class->finalize = plua_application_finalize;
+  app_class->local_command_line = plua_application_local_command_line;
+  app_class->command_line = plua_application_command_line;
+}
+
+static void
+plua_application_init (PluaApplication *self)
+{
+}
+
+PluaApplication *
+plua_application_new (void)
+{
+  /* Non-unique: every `plua script.lua` is its own process, side by side. */
+  return g_object_new (PLUA_TYPE_APPLICATION,
+                       "application-id", PLUA_APP_ID,
+                       "flags", G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_COMMAND_LINE,
+                       NULL);
+}
+
+int
+plua_application_run (PluaApplication *self,
+                      int              argc,
+                      char           **argv)
+{
+  int status;
+
+  g_return_val_if_fail (PLUA_IS_APPLICATION (self), 1);
+
+  status = g_application_run (G_APPLICATION (self), argc, argv);
+  if (status == 0)
+    status = self->exit_status;
+  if (status == 0 && self->runtime != NULL && plua_runtime_had_error (self->runtime))
+    status = 1;
+  fflush (stdout);
+  return status;
+}

@@ -1,0 +1,39 @@
+/* plua-config.h: the settings a run is started with (command line, later D-Bus).
+ *
+ * A plain struct, not a GObject: it is filled once by the application and read by
+ * the runtime, which also exposes it to Lua as _PY.config.runtime_config.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char  **fragments;      /* -e CODE, in order (NULL-terminated, may be NULL) */
+  char   *script;         /* main script path, or NULL */
+  char  **script_args;    /* arguments after the script (NULL-terminated, may be NULL) */
+  char   *program_name;   /* argv[0] */
+  char  **argv;           /* the whole command line, for Lua's arg table */
+  int     script_index;   /* index of the script in argv, 0 without one */
+  gboolean interactive;   /* -i, or nothing to run */
+  gboolean has_duration;
+  double   duration;      /* -d N seconds: stop after N seconds at the latest */
+  gboolean has_run_for;
+  double   run_for;       /* --run-for N: see README */
+  gboolean debug;
+  gboolean noapi;
+  gboolean api_port_given;
+  int      api_port;
+  gboolean api_host_given;
+  char    *api_host;
+  gboolean fibaro;
+} PluaConfig;
+
+PluaConfig *plua_config_new  (void);
+void        plua_config_free (PluaConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PluaConfig, plua_config_free)
+
+G_END_DECLS

@@ -1,0 +1,279 @@
+/* plua-pybridge.c: _PY helpers written in C (files, time, base64, runtime
+ * state) and _PY.config. The Lua half (hooks and defaults) is lua/init.lua. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "plua-pybridge.h"
+#include "plua-runtime.h"
+
+/* _PY.readFile(path) → contents (bytes, binary-safe) */
+static int
+l_read_file (lua_State *L)
+{
+  const char *path = luaL_checkstring (L, 1);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  if (!g_file_get_contents (path, &contents, &len, &error))
+    return luaL_error (L, "readFile: %s", error->message);
+  lua_pushlstring (L, contents, len);
+  return 1;
+}
+
+/* _PY.writeFile(path, contents): creates or replaces the file */
+static int
+l_write_file (lua_State *L)
+{
+  const char *path = luaL_checkstring (L, 1);
+  size_t len;
+  const char *contents = luaL_checklstring (L, 2, &len);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_set_contents (path, contents, len, &error))
+    return luaL_error (L, "writeFile: %s", error->message);
+  return 0;
+}
+
+/* _PY.fileExist(path) → true for files and directories */
+static int
+l_file_exist (lua_State *L)
+{
+  const char *path = lua_tostring (L, 1);
+
+  lua_pushboolean (L, path != NULL && g_file_test (path, G_FILE_TEST_EXISTS));
+  return 1;
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* _PY.listdir([path]) → sorted array of names; nil, message on error */
+static int
+l_listdir (lua_State *L)
+{
+  const char *path = luaL_optstring (L, 1, ".");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = g_dir_open (path, 0, &error);
+  g_autoptr(GPtrArray) names = NULL;
+  const char *name;
+
+  if (dir == NULL)
+    {
+      luaL_pushfail (L);
+      lua_pushstring (L, error->message);
+      return 2;
+    }
+
+  names = g_ptr_array_new ();
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, (gpointer) name);
+  g_ptr_array_sort (names, compare_names);
+
+  lua_createtable (L, names->len, 0);
+  for (guint i = 0; i < names->len; i++)
+    {
+      lua_pushstring (L, g_ptr_array_index (names, i));
+      lua_rawseti (L, -2, i + 1);
+    }
+  return 1;
+}
+
+/* _PY.millitime() → Unix time in seconds, with milliseconds as the fraction
+ * (the original's name and unit, kept for compatibility). */
+static int
+l_millitime (lua_State *L)
+{
+  lua_pushnumber (L, g_get_real_time () / 1e6);
+  return 1;
+}
+
+static int
+l_getcwd (lua_State *L)
+{
+  g_autofree char *cwd = g_get_current_dir ();
+
+  lua_pushstring (L, cwd);
+  return 1;
+}
+
+static int
+l_base64_encode (lua_State *L)
+{
+  size_t len;
+  const char *data = luaL_checklstring (L, 1, &len);
+  g_autofree char *encoded = g_base64_encode ((const guchar *) data, len);
+
+  lua_pushstring (L, encoded);
+  return 1;
+}
+
+/* _PY.base64_decode(text) → bytes; invalid characters are skipped, as GLib does */
+static int
+l_base64_decode (lua_State *L)
+{
+  const char *text = luaL_checkstring (L, 1);
+  g_autofree char *copy = g_strdup (text);
+  gsize len = 0;
+  guchar *decoded = g_base64_decode_inplace (copy, &len);
+
+  lua_pushlstring (L, (const char *) decoded, len);
+  return 1;
+}
+
+/* _PY.getRuntimeState() → what keeps the run alive */
+static int
+l_get_runtime_state (lua_State *L)
+{
+  PluaRuntime *runtime = plua_runtime_from_lua (L);
+  static const struct { const char *name; PluaPendingKind kind; } kinds[] = {
+    { "active_timers", PLUA_PENDING_TIMER },
+    { "sockets", PLUA_PENDING_SOCKET },
+    { "servers", PLUA_PENDING_SERVER },
+    { "requests", PLUA_PENDING_REQUEST },
+  };
+  guint total = plua_runtime_get_total_pending (runtime);
+
+  lua_createtable (L, 0, 6);
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      lua_pushinteger (L, plua_runtime_get_pending (runtime, kinds[i].kind));
+      lua_setfield (L, -2, kinds[i].name);
+    }
+  lua_pushinteger (L, total);
+  lua_setfield (L, -2, "pending");
+  lua_pushinteger (L, total);
+  lua_setfield (L, -2, "total_tasks");
+  return 1;
+}
+
+static void
+set_string (lua_State  *L,
+            const char *key,
+            const char *value)
+{
+  lua_pushstring (L, value);
+  lua_setfield (L, -2, key);
+}
+
+static void
+set_boolean (lua_State  *L,
+             const char *key,
+             gboolean    value)
+{
+  lua_pushboolean (L, value);
+  lua_setfield (L, -2, key);
+}
+
+static gboolean
+env_flag (const char *name)
+{
+  const char *value = g_getenv (name);
+
+  return value != NULL &&
+         (g_ascii_strcasecmp (value, "true") == 0 || strcmp (value, "1") == 0 ||
+          g_ascii_strcasecmp (value, "yes") == 0 || g_ascii_strcasecmp (value, "on") == 0);
+}
+
+/* _PY.config.runtime_config: the command-line settings. */
+static void
+push_runtime_config (lua_State        *L,
+                     const PluaConfig *config)
+{
+  lua_createtable (L, 0, 10);
+  set_boolean (L, "debug", config->debug);
+  set_boolean (L, "interactive", config->interactive);
+  set_boolean (L, "fibaro", config->fibaro);
+  set_boolean (L, "noapi", config->noapi);
+  if (config->script != NULL)
+    set_string (L, "source_name", config->script);
+  if (config->has_duration)
+    {
+      lua_pushnumber (L, config->duration);
+      lua_setfield (L, -2, "duration");
+    }
+  if (config->has_run_for)
+    {
+      lua_pushnumber (L, config->run_for);
+      lua_setfield (L, -2, "run_for");
+    }
+  if (!config->noapi)
+    {
+      lua_createtable (L, 0, 2);
+      set_string (L, "host", config->api_host);
+      lua_pushinteger (L, config->api_port);
+      lua_setfield (L, -2, "port");
+      lua_setfield (L, -2, "api_config");
+    }
+  lua_setfield (L, -2, "runtime_config");
+}
+
+static void
+push_config (lua_State        *L,
+             const PluaConfig *config)
+{
+  g_autofree char *cwd = g_get_current_dir ();
+  const char *user = g_get_user_name ();
+  struct utsname un;
+
+  lua_createtable (L, 0, 20);
+  set_string (L, "homedir", g_get_home_dir ());
+  set_string (L, "cwd", cwd);
+  set_string (L, "tempdir", g_get_tmp_dir ());
+  set_string (L, "platform", "linux");
+  set_string (L, "architecture", uname (&un) == 0 ? un.machine : "unknown");
+  set_string (L, "fileseparator", G_DIR_SEPARATOR_S);
+  set_string (L, "pathseparator", G_SEARCHPATH_SEPARATOR_S);
+  set_string (L, "plua_version", PACKAGE_VERSION);
+  set_string (L, "lua_version", LUA_VERSION_MAJOR "." LUA_VERSION_MINOR);
+  set_string (L, "lua_release", LUA_RELEASE);
+  {
+    g_autofree char *glib_version = g_strdup_printf ("%u.%u.%u", glib_major_version,
+                                                     glib_minor_version, glib_micro_version);
+    set_string (L, "glib_version", glib_version);
+  }
+  set_boolean (L, "debug", config->debug || env_flag ("DEBUG"));
+  set_boolean (L, "production", env_flag ("PRODUCTION"));
+  set_string (L, "username", user != NULL ? user : "unknown");
+  set_string (L, "path", g_getenv ("PATH") ? g_getenv ("PATH") : "");
+  set_string (L, "lang", g_getenv ("LANG") ? g_getenv ("LANG") : "C");
+  push_runtime_config (L, config);
+}
+
+static const luaL_Reg py_functions[] = {
+  { "readFile", l_read_file },
+  { "writeFile", l_write_file },
+  { "fileExist", l_file_exist },
+  { "listdir", l_listdir },
+  { "millitime", l_millitime },
+  { "getcwd", l_getcwd },
+  { "base64_encode", l_base64_encode },
+  { "base64_decode", l_base64_decode },
+  { "getRuntimeState", l_get_runtime_state },
+  { NULL, NULL }
+};
+
+int
+plua_pybridge_open (lua_State *L)
+{
+  PluaRuntime *runtime = plua_runtime_from_lua (L);
+
+  lua_getglobal (L, "_PY");
+  luaL_setfuncs (L, py_functions, 0);
+  push_config (L, plua_runtime_get_config (runtime));
+  lua_setfield (L, -2, "config");
+  lua_pop (L, 1);
+  return 0;
+}

@@ -1,0 +1,663 @@
+/* plua-runtime.c: the one lua_State and everything that runs in it.
+ *
+ * Lua is only ever entered from the main thread, from a GLib event, and never
+ * re-entered while it runs. Every piece of Lua work (a script, a fragment, a
+ * timer callback, a REPL line) runs in a coroutine so it may sleep(); finished
+ * coroutines go back to a small pool, which keeps that cheap.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+#include <gio/gio.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "plua-dotenv.h"
+#include "plua-json.h"
+#include "plua-pybridge.h"
+#include "plua-runtime.h"
+#include "plua-timers.h"
+
+/* Enough for a burst of concurrent callbacks; more are created on demand and
+ * dropped when they finish. */
+#define POOL_SIZE 32
+
+/* Where a coroutine that yielded keeps what its spawner asked for, so that its
+ * end is handled the same way when a timer resumes it much later. A full
+ * userdata in a weak-keyed registry table keyed by the thread: when nobody
+ * can resume the thread any more, both go away with it. */
+typedef struct
+{
+  PluaSpawnFlags flags;
+  PluaDoneFunc   done;
+  gpointer       user_data;
+} PluaTask;
+
+static const char tasks_key = 'T';
+
+struct _PluaRuntime
+{
+  GObject           parent_instance;
+
+  lua_State        *L;
+  const PluaConfig *config;
+
+  lua_State        *pool[POOL_SIZE];
+  int               pool_refs[POOL_SIZE];
+  guint             pool_len;
+
+  guint             pending[PLUA_PENDING_N_KINDS];
+  gboolean          had_error;
+
+  /* A source that is ready while a "dispatched" notification is owed: set
+   * with a flag checked in prepare(), so raising it costs no syscall. */
+  GSource          *check_source;
+  gboolean          check_owed;
+};
+
+G_DEFINE_FINAL_TYPE (PluaRuntime, plua_runtime, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_OUTPUT,
+  SIGNAL_DISPATCHED,
+  SIGNAL_EXIT_REQUESTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+typedef struct
+{
+  GSource      source;
+  PluaRuntime *runtime;
+} CheckSource;
+
+static gboolean
+check_source_prepare (GSource *source,
+                      int     *timeout)
+{
+  CheckSource *check = (CheckSource *) source;
+
+  *timeout = -1;
+  return check->runtime != NULL && check->runtime->check_owed;
+}
+
+static gboolean
+check_source_check (GSource *source)
+{
+  CheckSource *check = (CheckSource *) source;
+
+  return check->runtime != NULL && check->runtime->check_owed;
+}
+
+static gboolean
+check_source_dispatch (GSource     *source,
+                       GSourceFunc  callback,
+                       gpointer     user_data)
+{
+  CheckSource *check = (CheckSource *) source;
+  PluaRuntime *self = check->runtime;
+
+  self->check_owed = FALSE;
+  g_signal_emit (self, signals[SIGNAL_DISPATCHED], 0);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs check_source_funcs = {
+  .prepare = check_source_prepare,
+  .check = check_source_check,
+  .dispatch = check_source_dispatch,
+};
+
+static void
+plua_runtime_dispose (GObject *object)
+{
+  PluaRuntime *self = PLUA_RUNTIME (object);
+
+  if (self->check_source != NULL)
+    {
+      ((CheckSource *) self->check_source)->runtime = NULL;
+      g_source_destroy (self->check_source);
+      g_clear_pointer (&self->check_source, g_source_unref);
+    }
+
+  G_OBJECT_CLASS (plua_runtime_parent_class)->dispose (object);
+}
+
+static void
+plua_runtime_finalize (GObject *object)
+{
+  PluaRuntime *self = PLUA_RUNTIME (object);
+
+  /* Closing runs the __gc of every module (timers drop their GSource here). */
+  g_clear_pointer (&self->L, lua_close);
+
+  G_OBJECT_CLASS (plua_runtime_parent_class)->finalize (object);
+}
+
+static void
+plua_runtime_class_init (PluaRuntimeClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = plua_runtime_dispose;
+  object_class->finalize = plua_runtime_finalize;
+
+  /**
+   * PluaRuntime::output:
+   * @text: one line the script printed, without the newline
+   * @len: its length in bytes (it may contain NUL bytes)
+   *
+   * The single output path: print, REPL results. The terminal, the REST
+   * server's web REPL and the D-Bus interface all listen here.
+   */
+  signals[SIGNAL_OUTPUT] =
+    g_signal_new ("output", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_UINT64);
+
+  /**
+   * PluaRuntime::dispatched:
+   *
+   * Emitted once after one or more batches of Lua callbacks ran, from the main
+   * loop: the moment to check whether the run is over.
+   */
+  signals[SIGNAL_DISPATCHED] =
+    g_signal_new ("dispatched", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * PluaRuntime::exit-requested:
+   * @status: the exit status asked for
+   */
+  signals[SIGNAL_EXIT_REQUESTED] =
+    g_signal_new ("exit-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+}
+
+static void
+plua_runtime_init (PluaRuntime *self)
+{
+}
+
+/* print(...): tostring on each argument, tab separated, as standard Lua does,
+ * but through the runtime's single output path. */
+static int
+plua_print (lua_State *L)
+{
+  PluaRuntime *self = plua_runtime_from_lua (L);
+  int n = lua_gettop (L);
+  luaL_Buffer b;
+
+  luaL_buffinit (L, &b);
+  for (int i = 1; i <= n; i++)
+    {
+      if (i > 1)
+        luaL_addchar (&b, '\t');
+      luaL_tolstring (L, i, NULL);
+      luaL_addvalue (&b);
+    }
+  luaL_pushresult (&b);
+
+  {
+    size_t len;
+    const char *line = lua_tolstring (L, -1, &len);
+    plua_runtime_output (self, line, len);
+  }
+  return 0;
+}
+
+/* package.searchers entry: modules bundled in GResource under lua/. */
+static int
+resource_searcher (lua_State *L)
+{
+  const char *name = luaL_checkstring (L, 1);
+  g_autofree char *path = g_strdelimit (g_strdup (name), ".", '/');
+  const char *patterns[] = { "%s/lua/%s.lua", "%s/lua/%s/init.lua" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (patterns); i++)
+    {
+      g_autofree char *resource = g_strdup_printf (patterns[i], PLUA_RESOURCE_PREFIX, path);
+      g_autoptr(GBytes) bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+      g_autofree char *chunkname = NULL;
+      gsize size;
+      const char *data;
+
+      if (bytes == NULL)
+        continue;
+
+      data = g_bytes_get_data (bytes, &size);
+      chunkname = g_strdup_printf ("@resource://%s", resource);
+      if (luaL_loadbuffer (L, data, size, chunkname) != LUA_OK)
+        return luaL_error (L, "error loading bundled module '%s':\n\t%s",
+                           name, lua_tostring (L, -1));
+      lua_pushstring (L, resource);
+      return 2;
+    }
+
+  lua_pushfstring (L, "no bundled module '%s'", name);
+  return 1;
+}
+
+/* Inserts the resource searcher right after package.preload, so the runtime's
+ * own modules cannot be shadowed by a stray file of the same name. */
+static void
+install_resource_searcher (lua_State *L)
+{
+  lua_getglobal (L, "package");
+  lua_getfield (L, -1, "searchers");
+  for (lua_Integer i = luaL_len (L, -1); i >= 2; i--)
+    {
+      lua_rawgeti (L, -1, i);
+      lua_rawseti (L, -2, i + 1);
+    }
+  lua_pushcfunction (L, resource_searcher);
+  lua_rawseti (L, -2, 2);
+  lua_pop (L, 2);
+}
+
+static void
+run_bootstrap (PluaRuntime *self)
+{
+  lua_State *L = self->L;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *data;
+  gsize size;
+
+  bytes = g_resources_lookup_data (PLUA_RESOURCE_PREFIX "/lua/init.lua",
+                                   G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  g_assert (bytes != NULL);   /* compiled into the binary */
+  data = g_bytes_get_data (bytes, &size);
+  if (luaL_loadbuffer (L, data, size, "@resource://lua/init.lua") != LUA_OK ||
+      lua_pcall (L, 0, 0, 0) != LUA_OK)
+    g_error ("plua bootstrap failed: %s", lua_tostring (L, -1));
+}
+
+/* The C modules, opened in this order. Adding a module is one line. */
+static const lua_CFunction modules[] = {
+  plua_pybridge_open,
+  plua_dotenv_open,
+  plua_json_open,
+  plua_timers_open,
+};
+
+PluaRuntime *
+plua_runtime_new (const PluaConfig *config)
+{
+  PluaRuntime *self;
+  lua_State *L;
+
+  g_return_val_if_fail (config != NULL, NULL);
+
+  self = g_object_new (PLUA_TYPE_RUNTIME, NULL);
+  self->config = config;
+
+  L = self->L = luaL_newstate ();
+  g_assert (L != NULL);
+  *(PluaRuntime **) lua_getextraspace (L) = self;
+  luaL_openlibs (L);
+
+  lua_newtable (L);
+  lua_setglobal (L, "_PY");
+
+  lua_newtable (L);
+  lua_newtable (L);
+  lua_pushliteral (L, "k");
+  lua_setfield (L, -2, "__mode");
+  lua_setmetatable (L, -2);
+  lua_rawsetp (L, LUA_REGISTRYINDEX, &tasks_key);
+
+  lua_pushcfunction (L, plua_print);
+  lua_setglobal (L, "print");
+  install_resource_searcher (L);
+
+  for (guint i = 0; i < G_N_ELEMENTS (modules); i++)
+    {
+      lua_pushcfunction (L, modules[i]);
+      lua_call (L, 0, 0);
+    }
+
+  run_bootstrap (self);
+
+  self->check_source = g_source_new (&check_source_funcs, sizeof (CheckSource));
+  ((CheckSource *) self->check_source)->runtime = self;
+  g_source_set_static_name (self->check_source, "plua dispatched check");
+  g_source_attach (self->check_source, NULL);
+
+  return self;
+}
+
+lua_State *
+plua_runtime_get_state (PluaRuntime *self)
+{
+  g_return_val_if_fail (PLUA_IS_RUNTIME (self), NULL);
+
+  return self->L;
+}
+
+const PluaConfig *
+plua_runtime_get_config (PluaRuntime *self)
+{
+  g_return_val_if_fail (PLUA_IS_RUNTIME (self), NULL);
+
+  return self->config;
+}
+
+PluaRuntime *
+plua_runtime_from_lua (lua_State *L)
+{
+  /* Every thread inherits the main thread's extra space. */
+  return *(PluaRuntime **) lua_getextraspace (L);
+}
+
+static lua_State *
+pool_take (PluaRuntime *self,
+           int         *ref)
+{
+  if (self->pool_len > 0)
+    {
+      self->pool_len--;
+      *ref = self->pool_refs[self->pool_len];
+      return self->pool[self->pool_len];
+    }
+  else
+    {
+      lua_State *co = lua_newthread (self->L);
+
+      *ref = luaL_ref (self->L, LUA_REGISTRYINDEX);
+      return co;
+    }
+}
+
+static void
+pool_give_back (PluaRuntime *self,
+                lua_State   *co,
+                int          ref)
+{
+  if (self->pool_len < POOL_SIZE && lua_status (co) == LUA_OK)
+    {
+      lua_settop (co, 0);
+      self->pool[self->pool_len] = co;
+      self->pool_refs[self->pool_len] = ref;
+      self->pool_len++;
+    }
+  else
+    {
+      luaL_unref (self->L, LUA_REGISTRYINDEX, ref);
+    }
+}
+
+static void
+task_store (PluaRuntime    *self,
+            lua_State      *co,
+            PluaSpawnFlags  flags,
+            PluaDoneFunc    done,
+            gpointer        user_data)
+{
+  lua_State *L = self->L;
+  PluaTask *task;
+
+  lua_rawgetp (L, LUA_REGISTRYINDEX, &tasks_key);
+  lua_pushthread (co);
+  lua_xmove (co, L, 1);
+  task = lua_newuserdatauv (L, sizeof (PluaTask), 0);
+  task->flags = flags;
+  task->done = done;
+  task->user_data = user_data;
+  lua_rawset (L, -3);
+  lua_pop (L, 1);
+}
+
+/* Looks up and forgets the task record of co; FALSE when it has none. */
+static gboolean
+task_take (PluaRuntime *self,
+           lua_State   *co,
+           PluaTask    *out)
+{
+  lua_State *L = self->L;
+  gboolean found = FALSE;
+
+  lua_rawgetp (L, LUA_REGISTRYINDEX, &tasks_key);
+  lua_pushthread (co);
+  lua_xmove (co, L, 1);
+  if (lua_rawget (L, -2) == LUA_TUSERDATA)
+    {
+      *out = *(PluaTask *) lua_touserdata (L, -1);
+      found = TRUE;
+      lua_pop (L, 1);
+      lua_pushthread (co);
+      lua_xmove (co, L, 1);
+      lua_pushnil (L);
+      lua_rawset (L, -3);
+    }
+  else
+    {
+      lua_pop (L, 1);
+    }
+  lua_pop (L, 1);
+  return found;
+}
+
+/* What happens after lua_resume returned, for a fresh or a resumed coroutine.
+ * Returns TRUE when co is finished (successfully or not). */
+static gboolean
+after_resume (PluaRuntime    *self,
+              lua_State      *co,
+              int             status,
+              int             nresults,
+              PluaSpawnFlags  flags,
+              PluaDoneFunc    done,
+              gpointer        user_data)
+{
+  if (status == LUA_YIELD)
+    {
+      lua_pop (co, nresults);   /* values passed to a plain yield go nowhere */
+      if (done != NULL || flags != PLUA_SPAWN_DEFAULT)
+        task_store (self, co, flags, done, user_data);
+      return FALSE;
+    }
+
+  if (status != LUA_OK && !(flags & PLUA_SPAWN_QUIET))
+    plua_runtime_report_error (self, co, NULL);
+  if (done != NULL)
+    done (self, co, status, status == LUA_OK ? nresults : 0, user_data);
+  return TRUE;
+}
+
+void
+plua_runtime_spawn (PluaRuntime    *self,
+                    lua_State      *L,
+                    int             nargs,
+                    PluaSpawnFlags  flags,
+                    PluaDoneFunc    done,
+                    gpointer        user_data)
+{
+  lua_State *co;
+  int ref;
+  int status;
+  int nresults = 0;
+
+  g_return_if_fail (PLUA_IS_RUNTIME (self));
+
+  co = pool_take (self, &ref);
+  lua_xmove (L, co, nargs + 1);
+  status = lua_resume (co, L, nargs, &nresults);
+
+  if (after_resume (self, co, status, nresults, flags, done, user_data))
+    pool_give_back (self, co, ref);
+  else
+    luaL_unref (self->L, LUA_REGISTRYINDEX, ref);   /* whoever resumes it holds it */
+
+  plua_runtime_dispatched (self);
+}
+
+void
+plua_runtime_resume (PluaRuntime *self,
+                     lua_State   *co,
+                     int          nargs)
+{
+  PluaTask task = { PLUA_SPAWN_DEFAULT, NULL, NULL };
+  int status;
+  int nresults = 0;
+
+  g_return_if_fail (PLUA_IS_RUNTIME (self));
+
+  /* Someone else may have resumed (and finished) it in the meantime. */
+  if (lua_status (co) != LUA_YIELD)
+    {
+      lua_pop (co, nargs);
+      return;
+    }
+
+  task_take (self, co, &task);
+  status = lua_resume (co, self->L, nargs, &nresults);
+  after_resume (self, co, status, nresults, task.flags, task.done, task.user_data);
+  plua_runtime_dispatched (self);
+}
+
+/* The error object on top of co as a message (like lua.c's msghandler). */
+static const char *
+error_message (lua_State *co)
+{
+  const char *msg = lua_tostring (co, -1);
+
+  if (msg != NULL)
+    return msg;
+  if (luaL_callmeta (co, -1, "__tostring") && lua_type (co, -1) == LUA_TSTRING)
+    return lua_tostring (co, -1);
+  return lua_pushfstring (co, "(error object is a %s value)", luaL_typename (co, -1));
+}
+
+void
+plua_runtime_report_error (PluaRuntime *self,
+                           lua_State   *co,
+                           const char  *context)
+{
+  lua_State *L = self->L;
+  int top = lua_gettop (L);
+  const char *msg;
+  const char *trace;
+
+  g_return_if_fail (PLUA_IS_RUNTIME (self));
+
+  self->had_error = TRUE;
+  /* Work on the main thread: a coroutine that died cannot run __tostring. */
+  lua_pushvalue (co, -1);
+  lua_xmove (co, L, 1);
+  msg = error_message (L);
+  luaL_traceback (L, co, msg, 0);
+  trace = lua_tostring (L, -1);
+
+  fflush (stdout);
+  if (context != NULL)
+    fprintf (stderr, "plua: %s: %s\n", context, trace);
+  else
+    fprintf (stderr, "plua: %s\n", trace);
+  fflush (stderr);
+  lua_settop (L, top);
+}
+
+gboolean
+plua_runtime_had_error (PluaRuntime *self)
+{
+  g_return_val_if_fail (PLUA_IS_RUNTIME (self), FALSE);
+
+  return self->had_error;
+}
+
+void
+plua_runtime_output (PluaRuntime *self,
+                     const char  *line,
+                     gsize        len)
+{
+  g_return_if_fail (PLUA_IS_RUNTIME (self));
+
+  g_signal_emit (self, signals[SIGNAL_OUTPUT], 0, line, (guint64) len);
+}
+
+void
+plua_runtime_hold (PluaRuntime     *self,
+                   PluaPendingKind  kind)
+{
+  g_return_if_fail (PLUA_IS_RUNTIME (self));
+  g_return_if_fail (kind < PLUA_PENDING_N_KINDS);
+
+  self->pending[kind]++;
+}
+
+void
+plua_runtime_release (PluaRuntime     *self,
+                      PluaPendingKind  kind)
+{
+  g_return_if_fail (PLUA_IS_RUNTIME (self));
+  g_return_if_fail (kind < PLUA_PENDING_N_KINDS);
+  g_return_if_fail (self->pending[kind] > 0);
+
+  self->pending[kind]--;
+  if (self->pending[kind] == 0)
+    plua_runtime_dispatched (self);
+}
+
+guint
+plua_runtime_get_pending (PluaRuntime     *self,
+                          PluaPendingKind  kind)
+{
+  g_return_val_if_fail (PLUA_IS_RUNTIME (self), 0);
+  g_return_val_if_fail (kind < PLUA_PENDING_N_KINDS, 0);
+
+  return self->pending[kind];
+}
+
+guint
+plua_runtime_get_total_pending (PluaRuntime *self)
+{
+  guint total = 0;
+
+  g_return_val_if_fail (PLUA_IS_RUNTIME (self), 0);
+
+  for (guint i = 0; i < PLUA_PENDING_N_KINDS; i++)
+    total += self->pending[i];
+  return total;
+}
+
+void
+plua_runtime_dispatched (PluaRuntime *self)
+{
+  self->check_owed = TRUE;
+}
+
+void
+plua_runtime_request_exit (PluaRuntime *self,
+                           int          status)
+{
+  g_return_if_fail (PLUA_IS_RUNTIME (self));
+
+  g_signal_emit (self, signals[SIGNAL_EXIT_REQUESTED], 0, status);
+}
+
+void
+plua_runtime_debug (PluaRuntime *self,
+                    const char  *format,
+                    ...)
+{
+  g_autofree char *message = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  va_list args;
+
+  if (self->config == NULL || !self->config->debug)
+    return;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  now = g_date_time_new_now_local ();
+  fprintf (stderr, "[%02d:%02d:%02d.%03d] %s\n",
+           g_date_time_get_hour (now), g_date_time_get_minute (now),
+           g_date_time_get_second (now), g_date_time_get_microsecond (now) / 1000,
+           message);
+}
