@@ -217,11 +217,11 @@ resource_searcher (lua_State *L)
 {
   const char *name = luaL_checkstring (L, 1);
   g_autofree char *path = g_strdelimit (g_strdup (name), ".", '/');
-  const char *patterns[] = { "%s/lua/%s.lua", "%s/lua/%s/init.lua" };
+  const char *suffixes[] = { ".lua", "/init.lua" };
 
-  for (guint i = 0; i < G_N_ELEMENTS (patterns); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {
-      g_autofree char *resource = g_strdup_printf (patterns[i], PLUA_RESOURCE_PREFIX, path);
+      g_autofree char *resource = g_strconcat (PLUA_RESOURCE_PREFIX "/lua/", path, suffixes[i], NULL);
       g_autoptr(GBytes) bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
       g_autofree char *chunkname = NULL;
       gsize size;

@@ -1,0 +1,10 @@
+-- max-seconds: 1.5
+-- _PY.isRunning(state) returning false ends the run promptly, even with an
+-- interval running; nil means "go on".
+local ticks = 0
+setInterval(function() ticks = ticks + 1 end, 10)
+function _PY.isRunning(state)
+  if ticks < 5 then return nil end
+  print("stopping, timers:", state.active_timers)
+  return false
+end

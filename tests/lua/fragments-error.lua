@@ -1,0 +1,4 @@
+-- no-script
+-- args: -e "print(1)" -e "error('bad fragment')" -e "print(3)"
+-- exit: 1
+-- stderr: (command line):1: bad fragment

@@ -1,0 +1,4 @@
+-- no-script
+-- args: -e "print(1" -e "print(2)"
+-- exit: 1
+-- stderr: (command line):1: ')' expected near <eof>

@@ -1,0 +1,4 @@
+-- no-script
+-- args: -e "x = 1" -e "local y = 2" -e "print(x, y)" -e "sleep(20) z = 3" -e "print('z', z)"
+-- Fragments run in order, each its own chunk: globals persist, locals don't;
+-- a fragment that sleeps delays the ones after it.

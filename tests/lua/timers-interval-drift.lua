@@ -1,0 +1,22 @@
+-- setInterval is fixed-rate: 20 ticks of 25 ms take 500 ms even when each
+-- callback burns 8 ms of CPU (a drifting interval would take 660+ ms).
+local period, ticks = 25, 20
+local start = _PY.millitime()
+local n = 0
+local id
+id = setInterval(function()
+  n = n + 1
+  local t0 = os.clock()
+  while os.clock() - t0 < 0.008 do end
+  if n == ticks then
+    clearInterval(id)
+    local elapsed = (_PY.millitime() - start) * 1000
+    local expected = period * ticks
+    print("ticks", n)
+    -- Generous upper bound for a loaded CI machine, far below the drifting 660 ms.
+    print("within tolerance", elapsed >= expected - 2 and elapsed < expected + 60)
+    if not (elapsed >= expected - 2 and elapsed < expected + 60) then
+      io.stderr:write(("elapsed %.1f ms, expected %d\n"):format(elapsed, expected))
+    end
+  end
+end, period)

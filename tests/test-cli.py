@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Command-line behaviour of plua, as a user at a shell sees it.
+
+usage: test-cli.py PLUA
+Prints one "ok - NAME" / "not ok - NAME" line per check; exits 1 on any failure.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PLUA = os.path.abspath(sys.argv[1])
+failures = 0
+
+
+def run(args, timeout=20, **kwargs):
+    return subprocess.run([PLUA] + args, capture_output=True, text=True,
+                          stdin=kwargs.pop("stdin", subprocess.DEVNULL), timeout=timeout, **kwargs)
+
+
+def check(name, condition, detail=""):
+    global failures
+    if condition:
+        print(f"ok - {name}")
+    else:
+        failures += 1
+        print(f"not ok - {name}: {detail}")
+
+
+def test_version():
+    for flag in ("--version", "-v"):
+        p = run([flag])
+        check(f"{flag} prints versions", p.returncode == 0 and
+              re.fullmatch(r"plua \d+\.\d+\.\d+ \(Lua 5\.4\.\d+, GLib \d+\.\d+\.\d+, libsoup \d+\.\d+\.\d+\)\n",
+                           p.stdout) is not None, repr(p.stdout))
+
+
+def test_help():
+    p = run(["--help"])
+    options = ["-e", "--interactive", "--duration", "--run-for", "--debug", "--noapi",
+               "--api-port", "--api-host", "--fibaro", "--version", "SCRIPT"]
+    missing = [o for o in options if o not in p.stdout]
+    check("--help lists every option", p.returncode == 0 and not missing, f"missing {missing}")
+    check("--help documents exit statuses", "Exit status" in p.stdout, p.stdout[-400:])
+
+
+def test_unknown_option():
+    p = run(["--no-such-option"])
+    check("unknown option exits 2", p.returncode == 2, p.returncode)
+    check("unknown option: message and usage on stderr",
+          "--no-such-option" in p.stderr and "Usage:" in p.stderr and p.stdout == "", p.stderr)
+    p = run(["--api-port", "70000", "-e", "print(1)"])
+    check("out-of-range port exits 2", p.returncode == 2 and "70000" in p.stderr, p.stderr)
+    p = run(["-d", "soon", "-e", "print(1)"])
+    check("non-numeric duration exits 2", p.returncode == 2, p.stderr)
+
+
+def test_missing_script():
+    p = run(["no-such-script.lua"])
+    check("missing script exits 1", p.returncode == 1, p.returncode)
+    check("missing script: clear message on stderr",
+          "no-such-script.lua" in p.stderr and "No such file" in p.stderr and p.stdout == "", p.stderr)
+
+
+def test_streams():
+    p = run(["-e", "print('to stdout')", "-e", "error('to stderr')"])
+    check("script output on stdout only", p.stdout == "to stdout\n", repr(p.stdout))
+    check("errors on stderr with position", "(command line):1: to stderr" in p.stderr and
+          "stack traceback" in p.stderr, p.stderr)
+    check("error exit status 1", p.returncode == 1, p.returncode)
+
+
+def test_callback_error_status():
+    p = run(["-e", "setTimeout(function() error('late') end, 10) setTimeout(function() print('after') end, 30)"])
+    check("callback error: run goes on", p.stdout == "after\n", repr(p.stdout))
+    check("callback error: exit status 1", p.returncode == 1, p.returncode)
+
+
+def test_debug():
+    p = run(["--debug", "-e", "print(1)"])
+    check("--debug diagnostics on stderr", p.stdout == "1\n" and "runtime started" in p.stderr, p.stderr)
+    p = run(["-e", "print(_PY.config.runtime_config.debug)", "--debug"])
+    check("--debug visible to Lua", p.stdout == "true\n", p.stdout)
+
+
+def test_config_options():
+    p = run(["--api-port", "9999", "--api-host", "127.0.0.2", "--fibaro",
+             "-e", "local c = _PY.config.runtime_config print(c.api_config.host, c.api_config.port, c.fibaro)"])
+    check("api options kept in runtime_config", p.stdout == "127.0.0.2\t9999\ttrue\n", p.stdout + p.stderr)
+    p = run(["--noapi", "-e", "print(_PY.config.runtime_config.api_config)"])
+    check("--noapi: no api_config", p.stdout == "nil\n", p.stdout)
+
+
+def test_signals():
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = subprocess.Popen([PLUA, "-e", "print('up') io.stdout:flush() setInterval(function() end, 50)"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        proc.send_signal(sig)
+        try:
+            out, err = proc.communicate(timeout=5)
+            check(f"{sig.name} ends the run cleanly with status 0",
+                  line == "up\n" and proc.returncode == 0, f"{proc.returncode} {err}")
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            check(f"{sig.name} ends the run", False, "still running after 5 s")
+
+
+def test_interactive_after_script():
+    p = run(["-i", "-e", "x = 41"], stdin=None, input="print(x + 1)\n")
+    check("-i enters the REPL after fragments", p.stdout == "42\n" and p.returncode == 0,
+          repr(p.stdout) + p.stderr)
+
+
+def test_startup_time():
+    best = min(timed_run() for _ in range(5))
+    check("startup and exit of plua -e 'print(1)' under 50 ms (generous for sanitizers)", best < 0.05, best)
+
+
+def timed_run():
+    t = time.monotonic()
+    run(["-e", "print(1)"])
+    return time.monotonic() - t
+
+
+def test_locale_numbers():
+    p = run(["-e", "print(1.5, tonumber('2.5'))"], env=dict(os.environ, LC_ALL="de_DE.UTF-8", LANG="de_DE.UTF-8"))
+    check("numbers stay C-formatted whatever the locale", p.stdout == "1.5\t2.5\n", p.stdout)
+
+
+for test in [test_version, test_help, test_unknown_option, test_missing_script, test_streams,
+             test_callback_error_status, test_debug, test_config_options, test_signals,
+             test_interactive_after_script, test_startup_time, test_locale_numbers]:
+    try:
+        test()
+    except Exception as e:  # a crash in a check is a failure, not a pass
+        check(test.__name__, False, repr(e))
+
+print(f"{failures} failure(s)")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,173 @@
+/* test-timers.c: setTimeout / setInterval / clearTimeout / sleep on the main loop. */
+#include "config.h"
+
+#include <lauxlib.h>
+
+#include "test-utils.h"
+
+static void
+test_ordering (void)
+{
+  TestRuntime *t = test_runtime_new ();
+
+  test_runtime_run (t,
+    "order = {}\n"
+    "local function mark(s) return function() order[#order + 1] = s end end\n"
+    "setTimeout(mark('c'), 30)\n"
+    "setTimeout(mark('a'), 10)\n"
+    "for i = 1, 5 do setTimeout(mark('b' .. i), 20) end\n"
+    "setTimeout(function() finished = true end, 40)\n");
+  g_assert_true (test_runtime_wait (t, "finished", 2000));
+  {
+    g_autofree char *order = test_runtime_eval (t, "table.concat(order, ' ')");
+    g_assert_cmpstr (order, ==, "a b1 b2 b3 b4 b5 c");
+  }
+  test_runtime_free (t);
+}
+
+static void
+test_never_inside_creating_code (void)
+{
+  TestRuntime *t = test_runtime_new ();
+
+  test_runtime_run (t, "ran = false setTimeout(function() ran = true end, 0) seen = ran");
+  {
+    g_autofree char *seen = test_runtime_eval (t, "seen");
+    g_assert_cmpstr (seen, ==, "false");
+  }
+  g_assert_true (test_runtime_wait (t, "ran", 1000));
+  test_runtime_free (t);
+}
+
+static void
+test_zero_delay_from_callback_waits (void)
+{
+  TestRuntime *t = test_runtime_new ();
+
+  test_runtime_run (t,
+    "steps = {}\n"
+    "setTimeout(function()\n"
+    "  steps[#steps + 1] = 'outer'\n"
+    "  setTimeout(function() steps[#steps + 1] = 'inner' finished = true end, 0)\n"
+    "end, 0)\n");
+  /* One iteration runs the batch that was due; the timer it created waits. */
+  while (!g_main_context_iteration (NULL, FALSE))
+    ;
+  {
+    g_autofree char *steps = test_runtime_eval (t, "table.concat(steps, ' ')");
+    g_assert_cmpstr (steps, ==, "outer");
+  }
+  g_assert_true (test_runtime_wait (t, "finished", 1000));
+  test_runtime_free (t);
+}
+
+static void
+test_interval_does_not_drift (void)
+{
+  TestRuntime *t = test_runtime_new ();
+  g_autofree char *elapsed = NULL;
+  double ms;
+
+  /* Each tick burns 6 ms: a rescheduling-after-run interval would need
+   * 20 * 26 = 520 ms, a fixed-rate one 400 ms. */
+  test_runtime_run (t,
+    "local n, t0 = 0, _PY.millitime()\n"
+    "local id\n"
+    "id = setInterval(function()\n"
+    "  n = n + 1\n"
+    "  local c = os.clock() while os.clock() - c < 0.006 do end\n"
+    "  if n == 20 then clearInterval(id) elapsed = (_PY.millitime() - t0) * 1000 finished = true end\n"
+    "end, 20)\n");
+  g_assert_true (test_runtime_wait (t, "finished", 5000));
+  elapsed = test_runtime_eval (t, "elapsed");
+  ms = g_ascii_strtod (elapsed, NULL);
+  g_test_message ("20 ticks of 20 ms took %.1f ms", ms);
+  g_assert_cmpfloat (ms, >=, 398);
+  g_assert_cmpfloat (ms, <, 460);
+  test_runtime_free (t);
+}
+
+static void
+test_interval_survives_errors (void)
+{
+  TestRuntime *t = test_runtime_new ();
+
+  if (g_test_subprocess ())
+    {
+      test_runtime_run (t,
+        "n = 0\n"
+        "local id\n"
+        "id = setInterval(function() n = n + 1 if n == 3 then clearInterval(id) finished = true end error('tick ' .. n) end, 5)\n");
+      g_assert_true (test_runtime_wait (t, "finished", 2000));
+      g_assert_true (plua_runtime_had_error (t->runtime));
+      test_runtime_free (t);
+      return;
+    }
+  test_runtime_free (t);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*tick 1*tick 2*tick 3*");
+}
+
+static void
+test_clear_from_callback_and_pending (void)
+{
+  TestRuntime *t = test_runtime_new ();
+
+  test_runtime_run (t,
+    "a = setTimeout(function() error('cancelled timer ran') end, 50)\n"
+    "b = setInterval(function() end, 1000)\n"
+    "setTimeout(function() clearTimeout(a) clearInterval(b) finished = true end, 10)\n");
+  g_assert_cmpuint (plua_runtime_get_pending (t->runtime, PLUA_PENDING_TIMER), ==, 3);
+  g_assert_true (test_runtime_wait (t, "finished", 1000));
+  g_assert_cmpuint (plua_runtime_get_pending (t->runtime, PLUA_PENDING_TIMER), ==, 0);
+  /* Give the cancelled one the chance to misbehave. */
+  g_usleep (60 * 1000);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_false (plua_runtime_had_error (t->runtime));
+  test_runtime_free (t);
+}
+
+static void
+test_many_random_timers (void)
+{
+  TestRuntime *t = test_runtime_new ();
+
+  test_runtime_run (t,
+    "count, last, disorder = 0, -1, 0\n"
+    "math.randomseed(7)\n"
+    "for i = 1, 20000 do\n"
+    "  local due = _PY.millitime() * 1000 + math.random(0, 50)\n"
+    "  setTimeout(function()\n"
+    "    count = count + 1\n"
+    "    -- 0.2 ms of slack: the runtime's clock is read a moment after ours\n"
+    "    if due < last - 0.2 then disorder = disorder + 1 end\n"
+    "    last = math.max(last, due)\n"
+    "    if count == 20000 then finished = true end\n"
+    "  end, due - _PY.millitime() * 1000)\n"
+    "end\n");
+  g_assert_true (test_runtime_wait (t, "finished", 10000));
+  {
+    g_autofree char *disorder = test_runtime_eval (t, "disorder");
+    g_assert_cmpstr (disorder, ==, "0");
+  }
+  test_runtime_free (t);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/runtime/timers/due-time-then-creation-order", test_ordering);
+  g_test_add_func ("/runtime/timers/never-inside-creating-code", test_never_inside_creating_code);
+  g_test_add_func ("/runtime/timers/zero-delay-from-callback-waits-an-iteration", test_zero_delay_from_callback_waits);
+  g_test_add_func ("/runtime/timers/interval-does-not-drift", test_interval_does_not_drift);
+  g_test_add_func ("/runtime/timers/interval-survives-errors", test_interval_survives_errors);
+  g_test_add_func ("/runtime/timers/clear-from-callback-releases-pending", test_clear_from_callback_and_pending);
+  g_test_add_func ("/runtime/timers/twenty-thousand-random-timers-in-order", test_many_random_timers);
+
+  return g_test_run ();
+}
