@@ -472,6 +472,7 @@ config_from_options (PluaApplication *self,
     }
 
   config->fragments = g_steal_pointer (&o->fragments);
+  g_free (config->program_name);
   config->program_name = g_strdup (argv[0]);
   config->argv = g_strdupv (argv);
   if (n_remaining > 0)

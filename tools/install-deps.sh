@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian 12 packages plua needs, only those that are missing.
+#   tools/install-deps.sh          build and run
+#   tools/install-deps.sh --tests  also what the test suite and benchmarks use
+set -eu
+
+packages="meson ninja-build pkg-config gcc libc6-dev gettext
+  liblua5.4-dev lua5.4 libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev libreadline-dev"
+if [ "${1:-}" = "--tests" ]; then
+  # python3 drives the script/REPL/CLI tests; the Lua C modules prove Debian's
+  # modules load; lua-luv and hyperfine are for tests/bench.
+  packages="$packages python3 lua-filesystem lua-lpeg lua-cjson lua-luv hyperfine"
+fi
+
+missing=""
+for p in $packages; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "plua: installing missing packages:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2
