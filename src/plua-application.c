@@ -158,9 +158,15 @@ check_end (PluaApplication *self)
   if (!self->running)
     return;
   if (hook_says_stop (self))
-    plua_application_end (self, 0);
+    {
+      plua_runtime_debug (self->runtime, "_PY.isRunning returned false: stopping");
+      plua_application_end (self, 0);
+    }
   else if (idle_ends_run (self))
-    plua_application_end (self, 0);
+    {
+      plua_runtime_debug (self->runtime, "nothing pending: stopping");
+      plua_application_end (self, 0);
+    }
 }
 
 static void
@@ -192,6 +198,7 @@ on_duration (gpointer data)
   PluaApplication *self = data;
 
   self->duration_id = 0;
+  plua_runtime_debug (self->runtime, "--duration reached: stopping");
   plua_application_end (self, 0);
   return G_SOURCE_REMOVE;
 }
@@ -268,6 +275,7 @@ on_main_done (PluaRuntime *runtime,
 {
   PluaApplication *self = user_data;
 
+  plua_runtime_debug (runtime, "main sequence finished (%s)", status == LUA_OK ? "ok" : "error");
   /* An error in a fragment or the script ends a script run (status 1);
    * with -i the REPL opens anyway, so the user can look around. */
   if (status != LUA_OK && !self->config->interactive)
@@ -335,7 +343,11 @@ run_main_sequence (PluaApplication *self)
     lua_pushstring (L, self->config->script);
   else
     lua_pushnil (L);
+  plua_runtime_debug (self->runtime, "running %u fragment(s)%s%s", n,
+                      self->config->script != NULL ? " and " : "",
+                      self->config->script != NULL ? self->config->script : "");
   plua_runtime_spawn (self->runtime, L, 2, PLUA_SPAWN_DEFAULT, on_main_done, self);
+  plua_runtime_dispatched (self->runtime);
 }
 
 static int

@@ -37,7 +37,8 @@ char     *plua_json_encode     (lua_State *L, int idx, gboolean pretty, GError *
 gboolean  plua_json_decode     (lua_State *L, const char *data, gssize length,
                                 gboolean use_null, GError **error);
 
-/* Registers the global `json` table (and package.loaded.json). */
+/* Registers the global `json` table (and package.loaded.json); leaves the
+ * table on the stack and returns 1, like a luaopen_ function. */
 int       plua_json_open       (lua_State *L);
 
 G_END_DECLS

@@ -14,18 +14,31 @@
 #include "plua-pybridge.h"
 #include "plua-runtime.h"
 
+/* Raises "what: message" and frees error first: lua_error never returns,
+ * so nothing C-allocated may be alive when it is called. */
+static int
+raise_gerror (lua_State  *L,
+              const char *what,
+              GError     *error)
+{
+  lua_pushfstring (L, "%s: %s", what, error->message);
+  g_error_free (error);
+  return lua_error (L);
+}
+
 /* _PY.readFile(path) → contents (bytes, binary-safe) */
 static int
 l_read_file (lua_State *L)
 {
   const char *path = luaL_checkstring (L, 1);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *contents = NULL;
+  GError *error = NULL;
+  char *contents = NULL;
   gsize len;
 
   if (!g_file_get_contents (path, &contents, &len, &error))
-    return luaL_error (L, "readFile: %s", error->message);
+    return raise_gerror (L, "readFile", error);
   lua_pushlstring (L, contents, len);
+  g_free (contents);
   return 1;
 }
 
@@ -36,10 +49,10 @@ l_write_file (lua_State *L)
   const char *path = luaL_checkstring (L, 1);
   size_t len;
   const char *contents = luaL_checklstring (L, 2, &len);
-  g_autoptr(GError) error = NULL;
+  GError *error = NULL;
 
   if (!g_file_set_contents (path, contents, len, &error))
-    return luaL_error (L, "writeFile: %s", error->message);
+    return raise_gerror (L, "writeFile", error);
   return 0;
 }
 

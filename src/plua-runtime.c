@@ -52,10 +52,7 @@ struct _PluaRuntime
   guint             pending[PLUA_PENDING_N_KINDS];
   gboolean          had_error;
 
-  /* A source that is ready while a "dispatched" notification is owed: set
-   * with a flag checked in prepare(), so raising it costs no syscall. */
-  GSource          *check_source;
-  gboolean          check_owed;
+  gboolean          in_dispatched;
 };
 
 G_DEFINE_FINAL_TYPE (PluaRuntime, plua_runtime, G_TYPE_OBJECT)
@@ -68,64 +65,6 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
-
-typedef struct
-{
-  GSource      source;
-  PluaRuntime *runtime;
-} CheckSource;
-
-static gboolean
-check_source_prepare (GSource *source,
-                      int     *timeout)
-{
-  CheckSource *check = (CheckSource *) source;
-
-  *timeout = -1;
-  return check->runtime != NULL && check->runtime->check_owed;
-}
-
-static gboolean
-check_source_check (GSource *source)
-{
-  CheckSource *check = (CheckSource *) source;
-
-  return check->runtime != NULL && check->runtime->check_owed;
-}
-
-static gboolean
-check_source_dispatch (GSource     *source,
-                       GSourceFunc  callback,
-                       gpointer     user_data)
-{
-  CheckSource *check = (CheckSource *) source;
-  PluaRuntime *self = check->runtime;
-
-  self->check_owed = FALSE;
-  g_signal_emit (self, signals[SIGNAL_DISPATCHED], 0);
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs check_source_funcs = {
-  .prepare = check_source_prepare,
-  .check = check_source_check,
-  .dispatch = check_source_dispatch,
-};
-
-static void
-plua_runtime_dispose (GObject *object)
-{
-  PluaRuntime *self = PLUA_RUNTIME (object);
-
-  if (self->check_source != NULL)
-    {
-      ((CheckSource *) self->check_source)->runtime = NULL;
-      g_source_destroy (self->check_source);
-      g_clear_pointer (&self->check_source, g_source_unref);
-    }
-
-  G_OBJECT_CLASS (plua_runtime_parent_class)->dispose (object);
-}
 
 static void
 plua_runtime_finalize (GObject *object)
@@ -143,7 +82,6 @@ plua_runtime_class_init (PluaRuntimeClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->dispose = plua_runtime_dispose;
   object_class->finalize = plua_runtime_finalize;
 
   /**
@@ -163,8 +101,9 @@ plua_runtime_class_init (PluaRuntimeClass *klass)
   /**
    * PluaRuntime::dispatched:
    *
-   * Emitted once after one or more batches of Lua callbacks ran, from the main
-   * loop: the moment to check whether the run is over.
+   * Emitted after a batch of Lua callbacks ran, by whatever event source ran
+   * them, through plua_runtime_dispatched(): the moment to check whether the
+   * run is over.
    */
   signals[SIGNAL_DISPATCHED] =
     g_signal_new ("dispatched", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -211,11 +150,13 @@ plua_print (lua_State *L)
   return 0;
 }
 
-/* package.searchers entry: modules bundled in GResource under lua/. */
+/* Loads the bundled module `name` (dots as slashes) and pushes the chunk and
+ * its resource path; returns 0 when there is no such module. No lua_error in
+ * here: the GLib allocations must be freed first. */
 static int
-resource_searcher (lua_State *L)
+load_bundled_module (lua_State  *L,
+                     const char *name)
 {
-  const char *name = luaL_checkstring (L, 1);
   g_autofree char *path = g_strdelimit (g_strdup (name), ".", '/');
   const char *suffixes[] = { ".lua", "/init.lua" };
 
@@ -233,14 +174,29 @@ resource_searcher (lua_State *L)
       data = g_bytes_get_data (bytes, &size);
       chunkname = g_strdup_printf ("@resource://%s", resource);
       if (luaL_loadbuffer (L, data, size, chunkname) != LUA_OK)
-        return luaL_error (L, "error loading bundled module '%s':\n\t%s",
-                           name, lua_tostring (L, -1));
+        return -1;   /* the message is on the stack */
       lua_pushstring (L, resource);
       return 2;
     }
+  return 0;
+}
 
-  lua_pushfstring (L, "no bundled module '%s'", name);
-  return 1;
+/* package.searchers entry: modules bundled in GResource under lua/. */
+static int
+resource_searcher (lua_State *L)
+{
+  const char *name = luaL_checkstring (L, 1);
+
+  switch (load_bundled_module (L, name))
+    {
+    case 2:
+      return 2;
+    case -1:
+      return luaL_error (L, "error loading bundled module '%s':\n\t%s", name, lua_tostring (L, -1));
+    default:
+      lua_pushfstring (L, "no bundled module '%s'", name);
+      return 1;
+    }
 }
 
 /* Inserts the resource searcher right after package.preload, so the runtime's
@@ -322,11 +278,6 @@ plua_runtime_new (const PluaConfig *config)
     }
 
   run_bootstrap (self);
-
-  self->check_source = g_source_new (&check_source_funcs, sizeof (CheckSource));
-  ((CheckSource *) self->check_source)->runtime = self;
-  g_source_set_static_name (self->check_source, "plua dispatched check");
-  g_source_attach (self->check_source, NULL);
 
   return self;
 }
@@ -491,8 +442,6 @@ plua_runtime_spawn (PluaRuntime    *self,
     pool_give_back (self, co, ref);
   else
     luaL_unref (self->L, LUA_REGISTRYINDEX, ref);   /* whoever resumes it holds it */
-
-  plua_runtime_dispatched (self);
 }
 
 void
@@ -516,7 +465,6 @@ plua_runtime_resume (PluaRuntime *self,
   task_take (self, co, &task);
   status = lua_resume (co, self->L, nargs, &nresults);
   after_resume (self, co, status, nresults, task.flags, task.done, task.user_data);
-  plua_runtime_dispatched (self);
 }
 
 /* The error object on top of co as a message (like lua.c's msghandler). */
@@ -598,8 +546,6 @@ plua_runtime_release (PluaRuntime     *self,
   g_return_if_fail (self->pending[kind] > 0);
 
   self->pending[kind]--;
-  if (self->pending[kind] == 0)
-    plua_runtime_dispatched (self);
 }
 
 guint
@@ -627,7 +573,14 @@ plua_runtime_get_total_pending (PluaRuntime *self)
 void
 plua_runtime_dispatched (PluaRuntime *self)
 {
-  self->check_owed = TRUE;
+  g_return_if_fail (PLUA_IS_RUNTIME (self));
+
+  /* A handler that runs Lua which ends a batch of its own must not recurse. */
+  if (self->in_dispatched)
+    return;
+  self->in_dispatched = TRUE;
+  g_signal_emit (self, signals[SIGNAL_DISPATCHED], 0);
+  self->in_dispatched = FALSE;
 }
 
 void

@@ -79,8 +79,10 @@ void         plua_runtime_release        (PluaRuntime *self, PluaPendingKind kin
 guint        plua_runtime_get_pending    (PluaRuntime *self, PluaPendingKind kind);
 guint        plua_runtime_get_total_pending (PluaRuntime *self);
 
-/* Called by event sources after they ran Lua callbacks: lets the application
- * check whether the run is over (idle, _PY.isRunning). Cheap; coalesced. */
+/* Event sources call this after each batch of Lua callbacks they ran (a
+ * timer batch, a REPL line, a network completion) and after releasing pending
+ * work: emits ::dispatched so the application can check whether the run is
+ * over (idle, _PY.isRunning). The application also checks once a second. */
 void         plua_runtime_dispatched     (PluaRuntime *self);
 
 /* Asks the run to end with this status (os.exit-like, but clean). */

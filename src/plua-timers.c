@@ -59,6 +59,7 @@ typedef struct
   GHashTable  *by_id;     /* id → Timer*, for clearTimeout */
   lua_Integer  next_id;
   guint64      next_seq;
+  gboolean     dispatching;
 } TimerQueue;
 
 static const char queue_key = 'Q';
@@ -122,6 +123,8 @@ heap_down (TimerQueue *q,
   heap_set (q, i, t);
 }
 
+static void queue_update_ready_time (TimerQueue *q);
+
 static void
 heap_push (TimerQueue *q,
            Timer      *t)
@@ -133,6 +136,8 @@ heap_push (TimerQueue *q,
     }
   heap_set (q, q->len++, t);
   heap_up (q, q->len - 1);
+  if (q->heap[0] == t)
+    queue_update_ready_time (q);
   plua_runtime_hold (q->runtime, PLUA_PENDING_TIMER);
 }
 
@@ -149,6 +154,8 @@ heap_remove (TimerQueue *q,
       heap_up (q, i);
       heap_down (q, last->heap_index);
     }
+  if (i == 0)
+    queue_update_ready_time (q);
   plua_runtime_release (q->runtime, PLUA_PENDING_TIMER);
 }
 
@@ -262,38 +269,13 @@ timer_fire (TimerQueue *q,
     }
 }
 
-static gboolean
-queue_prepare (GSource *source,
-               int     *timeout)
+/* GLib polls the ready time itself: no prepare()/check() of ours runs on
+ * each loop iteration (GLib drops and retakes its lock around each one). */
+static void
+queue_update_ready_time (TimerQueue *q)
 {
-  TimerQueue *q = (TimerQueue *) source;
-  gint64 now;
-  gint64 wait;
-
-  if (q->len == 0)
-    {
-      *timeout = -1;
-      return FALSE;
-    }
-
-  now = g_source_get_time (source);
-  wait = q->heap[0]->due - now;
-  if (wait <= 0)
-    {
-      *timeout = 0;
-      return TRUE;
-    }
-  /* Round up: waking early would only mean another poll. */
-  *timeout = (int) MIN ((wait + 999) / 1000, G_MAXINT);
-  return FALSE;
-}
-
-static gboolean
-queue_check (GSource *source)
-{
-  TimerQueue *q = (TimerQueue *) source;
-
-  return q->len > 0 && q->heap[0]->due <= g_source_get_time (source);
+  if (!q->dispatching)
+    g_source_set_ready_time (&q->source, q->len > 0 ? q->heap[0]->due : -1);
 }
 
 static gboolean
@@ -305,6 +287,8 @@ queue_dispatch (GSource     *source,
   gint64 now = g_get_monotonic_time ();
   guint64 seq_limit = q->next_seq;
 
+  q->dispatching = TRUE;
+
   /* Only timers that existed when this batch started: what the callbacks
    * create waits for the next iteration, so I/O gets its turn. */
   while (q->len > 0 && q->heap[0]->due <= now && q->heap[0]->seq < seq_limit)
@@ -314,6 +298,9 @@ queue_dispatch (GSource     *source,
       heap_remove (q, t);
       timer_fire (q, t, now);
     }
+  q->dispatching = FALSE;
+  queue_update_ready_time (q);
+  plua_runtime_dispatched (q->runtime);
 
   return G_SOURCE_CONTINUE;
 }
@@ -331,8 +318,6 @@ queue_finalize (GSource *source)
 }
 
 static GSourceFuncs queue_funcs = {
-  .prepare = queue_prepare,
-  .check = queue_check,
   .dispatch = queue_dispatch,
   .finalize = queue_finalize,
 };

@@ -134,23 +134,30 @@ test_many_random_timers (void)
 {
   TestRuntime *t = test_runtime_new ();
 
+  /* Timers with the same delay must fire in creation order, and none may
+   * fire before its delay has passed. */
   test_runtime_run (t,
-    "count, last, disorder = 0, -1, 0\n"
+    "count, disorder, early = 0, 0, 0\n"
+    "local last_of_delay = {}\n"
     "math.randomseed(7)\n"
     "for i = 1, 20000 do\n"
-    "  local due = _PY.millitime() * 1000 + math.random(0, 50)\n"
+    "  local d = math.random(0, 50)\n"
+    "  local created = _PY.millitime()\n"
     "  setTimeout(function()\n"
     "    count = count + 1\n"
-    "    -- 0.2 ms of slack: the runtime's clock is read a moment after ours\n"
-    "    if due < last - 0.2 then disorder = disorder + 1 end\n"
-    "    last = math.max(last, due)\n"
+    "    if (last_of_delay[d] or 0) > i then disorder = disorder + 1 end\n"
+    "    last_of_delay[d] = i\n"
+    "    if (_PY.millitime() - created) * 1000 < d - 0.05 then early = early + 1 end\n"
     "    if count == 20000 then finished = true end\n"
-    "  end, due - _PY.millitime() * 1000)\n"
+    "  end, d)\n"
     "end\n");
   g_assert_true (test_runtime_wait (t, "finished", 10000));
   {
     g_autofree char *disorder = test_runtime_eval (t, "disorder");
+    g_autofree char *early = test_runtime_eval (t, "early");
+
     g_assert_cmpstr (disorder, ==, "0");
+    g_assert_cmpstr (early, ==, "0");
   }
   test_runtime_free (t);
 }
