@@ -53,6 +53,7 @@ struct _PluaRuntime
   gboolean          had_error;
 
   gboolean          in_dispatched;
+  gboolean          output_since_dispatched;
 };
 
 G_DEFINE_FINAL_TYPE (PluaRuntime, plua_runtime, G_TYPE_OBJECT)
@@ -524,6 +525,7 @@ plua_runtime_output (PluaRuntime *self,
 {
   g_return_if_fail (PLUA_IS_RUNTIME (self));
 
+  self->output_since_dispatched = TRUE;
   g_signal_emit (self, signals[SIGNAL_OUTPUT], 0, line, (guint64) len);
 }
 
@@ -570,6 +572,19 @@ plua_runtime_get_total_pending (PluaRuntime *self)
   return total;
 }
 
+static gboolean
+has_is_running_hook (PluaRuntime *self)
+{
+  lua_State *L = self->L;
+  int top = lua_gettop (L);
+  gboolean found = FALSE;
+
+  if (lua_getglobal (L, "_PY") == LUA_TTABLE)
+    found = lua_getfield (L, -1, "isRunning") != LUA_TNIL;
+  lua_settop (L, top);
+  return found;
+}
+
 void
 plua_runtime_dispatched (PluaRuntime *self)
 {
@@ -578,6 +593,12 @@ plua_runtime_dispatched (PluaRuntime *self)
   /* A handler that runs Lua which ends a batch of its own must not recurse. */
   if (self->in_dispatched)
     return;
+  /* The hot path (a chain of timers): nothing a listener could act on, so
+   * skip the emission, which costs more than the timer itself. */
+  if (!self->output_since_dispatched && plua_runtime_get_total_pending (self) > 0 &&
+      !has_is_running_hook (self))
+    return;
+  self->output_since_dispatched = FALSE;
   self->in_dispatched = TRUE;
   g_signal_emit (self, signals[SIGNAL_DISPATCHED], 0);
   self->in_dispatched = FALSE;

@@ -322,15 +322,11 @@ static GSourceFuncs queue_funcs = {
   .finalize = queue_finalize,
 };
 
-static TimerQueue *
+/* The timer functions carry the queue as their upvalue. */
+static inline TimerQueue *
 queue_get (lua_State *L)
 {
-  TimerQueue *q;
-
-  lua_rawgetp (L, LUA_REGISTRYINDEX, &queue_key);
-  q = *(TimerQueue **) lua_touserdata (L, -1);
-  lua_pop (L, 1);
-  return q;
+  return *(TimerQueue **) lua_touserdata (L, lua_upvalueindex (1));
 }
 
 static double
@@ -478,10 +474,12 @@ plua_timers_open (lua_State *L)
   lua_pushcfunction (L, queue_gc);
   lua_setfield (L, -2, "__gc");
   lua_setmetatable (L, -2);
-  lua_rawsetp (L, LUA_REGISTRYINDEX, &queue_key);
+  lua_pushvalue (L, -1);
+  lua_rawsetp (L, LUA_REGISTRYINDEX, &queue_key);   /* lives as long as the state */
 
   lua_pushglobaltable (L);
-  luaL_setfuncs (L, timer_functions, 0);
+  lua_insert (L, -2);
+  luaL_setfuncs (L, timer_functions, 1);
   lua_pop (L, 1);
   return 0;
 }

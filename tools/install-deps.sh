@@ -9,7 +9,7 @@ packages="meson ninja-build pkg-config gcc libc6-dev gettext
 if [ "${1:-}" = "--tests" ]; then
   # python3 drives the script/REPL/CLI tests; the Lua C modules prove Debian's
   # modules load; lua-luv and hyperfine are for tests/bench.
-  packages="$packages python3 lua-filesystem lua-lpeg lua-cjson lua-luv hyperfine"
+  packages="$packages python3 lua-filesystem lua-lpeg lua-cjson lua-luv hyperfine time"
 fi
 
 missing=""
