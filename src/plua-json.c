@@ -81,15 +81,9 @@ null_tostring (lua_State *L)
   return 1;
 }
 
-/* Pushes json.null, made on first use so the C functions work before
- * plua_json_open() and every caller sees the same value. */
 static void
-push_null (lua_State *L)
+create_null (lua_State *L)
 {
-  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &null_key) != LUA_TNIL)
-    return;
-  lua_pop (L, 1);
-
   lua_newuserdatauv (L, 0, 0);
   if (luaL_newmetatable (L, NULL_METATABLE))
     {
@@ -100,26 +94,47 @@ push_null (lua_State *L)
       lua_setfield (L, -2, "__metatable");
     }
   lua_setmetatable (L, -2);
-  lua_pushvalue (L, -1);
-  lua_rawsetp (L, LUA_REGISTRYINDEX, &null_key);
 }
 
-/* Pushes the set of array-marked tables. Weak keys, and not a shared
- * metatable, so marking never gets in the way of a script's own metatables. */
+/* Weak keys, and not a shared metatable, so marking never gets in the way of
+ * a script's own metatables. */
 static void
-push_marks (lua_State *L)
+create_marks (lua_State *L)
 {
-  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &marks_key) != LUA_TNIL)
-    return;
-  lua_pop (L, 1);
-
   lua_newtable (L);
   lua_createtable (L, 0, 1);
   lua_pushliteral (L, "k");
   lua_setfield (L, -2, "__mode");
   lua_setmetatable (L, -2);
+}
+
+/* Pushes the registry value at key, creating it on first use, so the C
+ * functions work before plua_json_open() and every caller sees one value. */
+static void
+push_singleton (lua_State *L,
+                const void *key,
+                void      (*create) (lua_State *L))
+{
+  if (lua_rawgetp (L, LUA_REGISTRYINDEX, key) != LUA_TNIL)
+    return;
+  lua_pop (L, 1);
+  create (L);
   lua_pushvalue (L, -1);
-  lua_rawsetp (L, LUA_REGISTRYINDEX, &marks_key);
+  lua_rawsetp (L, LUA_REGISTRYINDEX, key);
+}
+
+/* json.null */
+static void
+push_null (lua_State *L)
+{
+  push_singleton (L, &null_key, create_null);
+}
+
+/* The set of array-marked tables. */
+static void
+push_marks (lua_State *L)
+{
+  push_singleton (L, &marks_key, create_marks);
 }
 
 static int

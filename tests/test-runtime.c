@@ -38,21 +38,7 @@ test_spawn_results (void)
 static void
 test_error_is_reported_and_remembered (void)
 {
-  TestRuntime *t = test_runtime_new ();
-
-  if (g_test_subprocess ())
-    {
-      test_runtime_run (t, "error('kaboom')");
-      g_assert_true (t->done);
-      g_assert_cmpint (t->status, ==, LUA_ERRRUN);
-      g_assert_true (plua_runtime_had_error (t->runtime));
-      test_runtime_free (t);
-      return;
-    }
-  test_runtime_free (t);
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
-  g_test_trap_assert_passed ();
-  g_test_trap_assert_stderr ("*kaboom*stack traceback*");
+  test_runtime_assert_error_reported ("error('kaboom')", NULL, "*kaboom*stack traceback*");
 }
 
 static void

@@ -110,3 +110,23 @@ test_runtime_eval (TestRuntime *t,
   lua_pop (L, 1);
   return result;
 }
+
+void
+test_runtime_assert_error_reported (const char *code,
+                                    const char *wait_global,
+                                    const char *stderr_pattern)
+{
+  if (g_test_subprocess ())
+    {
+      TestRuntime *t = test_runtime_new ();
+
+      test_runtime_run (t, code);
+      g_assert_true (test_runtime_wait (t, wait_global, 2000));
+      g_assert_true (plua_runtime_had_error (t->runtime));
+      test_runtime_free (t);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr (stderr_pattern);
+}

@@ -21,5 +21,11 @@ void         test_runtime_run   (TestRuntime *t, const char *code);
 /* Iterates the main context until done (or Lua's `finished` global is true
  * when wait_global is set) or timeout_ms passed; FALSE on timeout. */
 gboolean     test_runtime_wait  (TestRuntime *t, const char *wait_global, guint timeout_ms);
+/* In a subprocess: runs code until wait_global is true (or the chunk ends
+ * when NULL) and checks the runtime reported an uncaught error whose report
+ * on stderr matches stderr_pattern (a g_pattern_match_simple pattern). */
+void         test_runtime_assert_error_reported (const char *code,
+                                                 const char *wait_global,
+                                                 const char *stderr_pattern);
 /* Evaluates an expression and returns tostring of it (newly allocated). */
 char        *test_runtime_eval  (TestRuntime *t, const char *expression);
