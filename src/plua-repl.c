@@ -21,18 +21,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-/* config.h may say "#define HAVE_X" / "#undef HAVE_X" (meson's conf.set) or
- * "#define HAVE_X 1/0" (conf.set10): both read the same here. */
-#if defined (HAVE_LINE_EDITING) && ((0 - HAVE_LINE_EDITING - 1) == 1 || HAVE_LINE_EDITING + 0)
-# define LINE_EDITING 1
-#else
-# define LINE_EDITING 0
-#endif
-#if LINE_EDITING && defined (HAVE_LIBEDIT) && ((0 - HAVE_LIBEDIT - 1) == 1 || HAVE_LIBEDIT + 0)
-# define LIBEDIT 1
-#else
-# define LIBEDIT 0
-#endif
+/* config.h defines both as 1 or 0 (meson's set10). */
+#define LINE_EDITING HAVE_LINE_EDITING
+#define LIBEDIT      (HAVE_LINE_EDITING && HAVE_LIBEDIT)
 
 #if LINE_EDITING
 # if LIBEDIT
