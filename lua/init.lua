@@ -46,3 +46,14 @@ function PY._run_main(fragments, script)
     PY.main_file_hook(script)
   end
 end
+
+-- The global `net` loads lua/net*.lua on first use: a script that never
+-- touches the network does not pay for it at start-up.
+net = setmetatable({}, {
+  __index = function(proxy, key)
+    local module = require("net")
+    setmetatable(proxy, nil)
+    for name, value in pairs(module) do rawset(proxy, name, value) end
+    return module[key]
+  end,
+})

@@ -17,6 +17,7 @@
 
 #include "plua-dotenv.h"
 #include "plua-json.h"
+#include "plua-net.h"
 #include "plua-pybridge.h"
 #include "plua-runtime.h"
 #include "plua-timers.h"
@@ -240,6 +241,12 @@ static const lua_CFunction modules[] = {
   plua_dotenv_open,
   plua_json_open,
   plua_timers_open,
+  plua_net_tcp_open,
+  plua_net_udp_open,
+  plua_http_client_open,
+  plua_http_server_open,
+  plua_websocket_open,
+  plua_net_sync_open,
 };
 
 PluaRuntime *

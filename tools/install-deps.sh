@@ -9,7 +9,8 @@ packages="meson ninja-build pkg-config gcc libc6-dev gettext
 if [ "${1:-}" = "--tests" ]; then
   # python3 drives the script/REPL/CLI tests; the Lua C modules prove Debian's
   # modules load; lua-luv and hyperfine are for tests/bench.
-  packages="$packages python3 lua-filesystem lua-lpeg lua-cjson lua-luv hyperfine time"
+  packages="$packages python3 lua-filesystem lua-lpeg lua-cjson lua-luv hyperfine time
+    socat curl openssl python3-websockets wrk nodejs"
 fi
 
 missing=""

@@ -1,0 +1,11 @@
+-- net.lua: the `net` module (also the global `net`). Each area lives in its
+-- own file under lua/net/ and returns a table of classes, merged here:
+-- net.HTTPClient, net.HTTPServer, net.TCPSocket, net.TCPServer, net.UDPSocket,
+-- net.WebSocketClient, net.WebSocketServer, ...
+local net = {}
+for _, area in ipairs({ "tcp", "udp", "http", "websocket" }) do
+  for name, value in pairs(require("net." .. area)) do
+    net[name] = value
+  end
+end
+return net

@@ -1,0 +1,2 @@
+-- lua/net/http.lua: placeholder, replaced by the net module work.
+return {}

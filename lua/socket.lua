@@ -1,0 +1,2 @@
+-- socket.lua: placeholder for the LuaSocket-compatible blocking `socket` module.
+return {}

@@ -1,0 +1,10 @@
+/* plua-http-server.c: placeholder, replaced by the net module work. */
+#include "config.h"
+
+#include "plua-net.h"
+
+int
+plua_http_server_open (lua_State *L)
+{
+  return 0;
+}

@@ -1,0 +1,12 @@
+/* plua-net.h: the C halves of the `net` module, one per area. Each registers
+ * its small asynchronous primitives for the Lua half under lua/net/. */
+#pragma once
+
+#include <lua.h>
+
+int plua_net_tcp_open     (lua_State *L);
+int plua_net_udp_open     (lua_State *L);
+int plua_http_client_open (lua_State *L);
+int plua_http_server_open (lua_State *L);
+int plua_websocket_open   (lua_State *L);
+int plua_net_sync_open    (lua_State *L);
