@@ -131,7 +131,30 @@ def test_locale_numbers():
     check("numbers stay C-formatted whatever the locale", p.stdout == "1.5\t2.5\n", p.stdout)
 
 
-for test in [test_version, test_help, test_unknown_option, test_missing_script, test_streams,
+def test_html_on_terminal():
+    """print renders the HC3 console's <font color> as ANSI colours on a terminal."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(PLUA, [PLUA, "--noapi", "-e", "print(\"<font color='red'>alarm</font> ok\")"])
+    out = b""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    check("HTML colours become ANSI escapes on a terminal",
+          b"\x1b[38;5;9malarm" in out and b" ok" in out and os.waitstatus_to_exitcode(status) == 0, repr(out))
+    p = run(["-e", "print(\"<font color='red'>alarm</font> ok\")"])
+    check("...and plain text into a pipe", p.stdout == "alarm ok\n", repr(p.stdout))
+
+
+for test in [test_version, test_html_on_terminal, test_help, test_unknown_option, test_missing_script, test_streams,
              test_callback_error_status, test_debug, test_config_options, test_signals,
              test_interactive_after_script, test_startup_time, test_locale_numbers]:
     try:

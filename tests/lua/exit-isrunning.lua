@@ -1,5 +1,6 @@
--- max-seconds: 1.5
--- _PY.isRunning(state) returning false ends the run promptly, even with an
+-- max-seconds: 0.8
+-- _PY.isRunning(state) returning false ends the run promptly (after the batch,
+-- not at the next once-a-second check), even with an
 -- interval running; nil means "go on".
 local ticks = 0
 setInterval(function() ticks = ticks + 1 end, 10)
