@@ -105,6 +105,20 @@ flush_stdout (PluaApplication *self)
     }
 }
 
+/* Calls _PY.isRunning(_PY.getRuntimeState()) if there is such a hook; runs
+ * under lua_pcall, so a script that broke _PY cannot bring plua down. */
+static int
+call_is_running (lua_State *L)
+{
+  if (lua_getglobal (L, "_PY") != LUA_TTABLE ||
+      lua_getfield (L, 1, "isRunning") != LUA_TFUNCTION)
+    return 0;
+  lua_getfield (L, 1, "getRuntimeState");
+  lua_call (L, 0, 1);
+  lua_call (L, 1, 1);
+  return 1;
+}
+
 /* _PY.isRunning(state): FALSE ends the run; nil and anything else go on. */
 static gboolean
 hook_says_stop (PluaApplication *self)
@@ -116,15 +130,8 @@ hook_says_stop (PluaApplication *self)
   if (self->hook_failed)
     return FALSE;
 
-  lua_getglobal (L, "_PY");
-  if (lua_getfield (L, -1, "isRunning") != LUA_TFUNCTION)
-    {
-      lua_settop (L, top);
-      return FALSE;
-    }
-  lua_getfield (L, -2, "getRuntimeState");
-  lua_call (L, 0, 1);
-  if (lua_pcall (L, 1, 1, 0) != LUA_OK)
+  lua_pushcfunction (L, call_is_running);
+  if (lua_pcall (L, 0, 1, 0) != LUA_OK)
     {
       /* Reported once: a broken hook would otherwise repeat after every batch. */
       self->hook_failed = TRUE;

@@ -586,8 +586,12 @@ has_is_running_hook (PluaRuntime *self)
   int top = lua_gettop (L);
   gboolean found = FALSE;
 
+  /* Raw access: this must never raise, whatever a script did to _PY. */
   if (lua_getglobal (L, "_PY") == LUA_TTABLE)
-    found = lua_getfield (L, -1, "isRunning") != LUA_TNIL;
+    {
+      lua_pushliteral (L, "isRunning");
+      found = lua_rawget (L, -2) != LUA_TNIL;
+    }
   lua_settop (L, top);
   return found;
 }
