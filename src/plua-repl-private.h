@@ -1,0 +1,109 @@
+/* plua-repl-private.h: the terminal REPL's internals, shared by plua-repl.c (the
+ * object, running chunks, reading without readline), plua-repl-readline.c (line
+ * editing, history, completion) and plua-repl-commands.c (help(), exit(), ...).
+ * Include config.h first: LINE_EDITING and LIBEDIT come from it.
+ */
+#pragma once
+
+#include <stdio.h>
+
+#include "plua-repl.h"
+
+G_BEGIN_DECLS
+
+/* config.h defines both as 1 or 0 (meson's set10). */
+#define LINE_EDITING HAVE_LINE_EDITING
+#define LIBEDIT      (HAVE_LINE_EDITING && HAVE_LIBEDIT)
+
+#define PROMPT            "plua> "
+#define PROMPT_CONTINUE   ">> "
+
+struct _PluaRepl
+{
+  GObject      parent_instance;
+
+  PluaRuntime *runtime;
+
+  /* Lua's commands (exit, help, ...) reach the REPL through this box, cleared in
+   * dispose so a command called after the REPL is gone does nothing. */
+  PluaRepl   **box;
+  int          box_ref;
+
+  GString     *chunk;          /* lines of a chunk that is not complete yet */
+  GString     *input;          /* without readline: bytes read, not yet a line */
+  char        *history_path;
+  char        *last_history;   /* not added twice in a row */
+  FILE        *prompt_stream;  /* stdout, or stderr when stdout is redirected */
+
+  guint        stdin_source;
+  guint        winch_source;
+  guint        drain_source;
+  gulong       output_hook;
+  gulong       output_after;
+  gulong       dispatched_handler;
+  /* Piped input: the chunk that slept and must finish before the next line
+   * runs (0: none), from a serial number each chunk gets. */
+  guint        waiting_serial;
+  guint        next_serial;
+
+  /* The half-typed line while output is written above it. */
+  char        *saved_line;
+  int          saved_point;
+  guint        hide_depth;
+
+  guint        is_tty : 1;
+  guint        use_readline : 1;
+  guint        readline_installed : 1;
+  guint        in_line_handler : 1;
+  guint        started : 1;
+  guint        closed : 1;
+  guint        eof : 1;
+};
+
+/* plua-repl.c */
+
+/* The started REPL, for readline's callbacks, which carry no user data. */
+G_GNUC_INTERNAL
+PluaRepl *plua_repl_get_current        (void);
+/* One line typed (or read from the pipe), without its newline. */
+G_GNUC_INTERNAL
+void      plua_repl_handle_line        (PluaRepl   *self,
+                                        const char *line);
+/* Splits text into the lines plua_runtime_output() expects. */
+G_GNUC_INTERNAL
+void      plua_repl_output             (PluaRepl   *self,
+                                        const char *text,
+                                        gsize       len);
+G_GNUC_INTERNAL
+void      plua_repl_close              (PluaRepl   *self,
+                                        gboolean    exit_now);
+
+/* plua-repl-readline.c: without line editing, the prompt is never visible and
+ * the rest does nothing. */
+
+G_GNUC_INTERNAL
+gboolean  plua_repl_prompt_visible     (PluaRepl   *self);
+/* Output written while the user types goes between these two. */
+G_GNUC_INTERNAL
+void      plua_repl_hide_prompt        (PluaRepl   *self);
+G_GNUC_INTERNAL
+void      plua_repl_show_prompt        (PluaRepl   *self);
+G_GNUC_INTERNAL
+void      plua_repl_history_add        (PluaRepl   *self,
+                                        const char *entry);
+/* Installs readline on the terminal and reads stdin through it. */
+G_GNUC_INTERNAL
+void      plua_repl_readline_start     (PluaRepl   *self);
+/* Ctrl-C: drops the line being edited and shows a fresh prompt. */
+G_GNUC_INTERNAL
+void      plua_repl_readline_interrupt (PluaRepl   *self);
+G_GNUC_INTERNAL
+void      plua_repl_readline_stop      (PluaRepl   *self);
+
+/* plua-repl-commands.c */
+
+/* help(), exit(), quit() and state() as Lua globals. */
+G_GNUC_INTERNAL
+void      plua_repl_install_commands   (PluaRepl   *self);
+
+G_END_DECLS
