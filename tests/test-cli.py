@@ -117,7 +117,9 @@ def test_interactive_after_script():
 
 def test_startup_time():
     best = min(timed_run() for _ in range(5))
-    check("startup and exit of plua -e 'print(1)' under 50 ms (generous for sanitizers)", best < 0.05, best)
+    # The real target (10 ms) is measured by tests/bench; this only catches a
+    # start-up that went badly wrong, with room for sanitizers and a busy machine.
+    check("startup and exit of plua -e 'print(1)' under 250 ms", best < 0.25, best)
 
 
 def timed_run():

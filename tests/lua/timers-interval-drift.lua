@@ -13,9 +13,10 @@ id = setInterval(function()
     local elapsed = (_PY.millitime() - start) * 1000
     local expected = period * ticks
     print("ticks", n)
-    -- Generous upper bound for a loaded CI machine, far below the drifting 660 ms.
-    print("within tolerance", elapsed >= expected - 2 and elapsed < expected + 60)
-    if not (elapsed >= expected - 2 and elapsed < expected + 60) then
+    -- Generous upper bound for a loaded machine, still well below the 660 ms
+    -- a drifting interval needs.
+    print("within tolerance", elapsed >= expected - 2 and elapsed < expected + 100)
+    if not (elapsed >= expected - 2 and elapsed < expected + 100) then
       io.stderr:write(("elapsed %.1f ms, expected %d\n"):format(elapsed, expected))
     end
   end
