@@ -1,10 +1,619 @@
-/* plua-http-client.c: placeholder, replaced by the net module work. */
+/* plua-http-client.c: the HTTP client primitives behind net.HTTPClient
+ * (lua/net/http.lua), and _PY.http_call_sync.
+ *
+ * One SoupSession per runtime, made on first use and kept in the registry:
+ * connections are reused (keep-alive) across requests. Each request runs
+ * with soup_session_send_and_read_async; its own GLib timeout cancels it and
+ * reports "timeout". Bodies are bytes both ways (GBytes <-> Lua strings).
+ *
+ * Lua side (require "plua.http.client"):
+ *   request(url, method, headers, body, timeout_ms, check_certificate, fn)
+ *     fn(nil, {status=, data=, headers={lower-case name = value}}) on any
+ *     HTTP status, fn(message) on a transport failure ("timeout" for one).
+ */
 #include "config.h"
 
+#include <string.h>
+
+#include <glib/gi18n.h>
+#include <lauxlib.h>
+#include <libsoup/soup.h>
+
+#include "plua-json.h"
 #include "plua-net.h"
+#include "plua-runtime.h"
+
+#define DEFAULT_TIMEOUT_MS 30000
+#define SYNC_TIMEOUT_S     30
+
+#define SESSION_MT "plua.http.session"
+
+typedef struct
+{
+  SoupSession *session;
+  GQueue       requests;     /* ClientRequest in flight */
+} Session;
+
+typedef struct
+{
+  PluaRuntime  *runtime;     /* NULL once the Lua state closed under us */
+  lua_State    *L;
+  Session      *owner;
+  GList         link;
+  SoupMessage  *msg;
+  GCancellable *cancellable;
+  guint         timeout_id;
+  guint         idle_id;     /* reports early_error on the next iteration */
+  int           callback_ref;
+  gboolean      timed_out;
+  char         *early_error;
+} ClientRequest;
+
+static const char session_key = 'S';
+static const char sync_session_key = 's';
+
+/* --- helpers shared by the async and the sync call ----------------------- */
+
+static gboolean
+is_token (const char *s,
+          size_t      len)
+{
+  if (len == 0)
+    return FALSE;
+  for (size_t i = 0; i < len; i++)
+    {
+      guchar c = s[i];
+
+      if (!g_ascii_isalnum (c) && strchr ("!#$%&'*+-.^_`|~", c) == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Raises an argument error for header names or values that would corrupt
+ * the request (CR, LF, NUL, spaces in names). Allocates nothing. */
+static void
+check_headers (lua_State *L,
+               int        idx)
+{
+  if (lua_isnoneornil (L, idx))
+    return;
+  luaL_checktype (L, idx, LUA_TTABLE);
+  lua_pushnil (L);
+  while (lua_next (L, idx) != 0)
+    {
+      size_t nlen, vlen;
+      const char *name, *value;
+
+      if (lua_type (L, -2) != LUA_TSTRING)
+        luaL_argerror (L, idx, "header names must be strings");
+      name = lua_tolstring (L, -2, &nlen);
+      if (!is_token (name, nlen))
+        luaL_argerror (L, idx, lua_pushfstring (L, "invalid header name '%s'", name));
+      if (lua_type (L, -1) != LUA_TSTRING && lua_type (L, -1) != LUA_TNUMBER)
+        luaL_argerror (L, idx, lua_pushfstring (L, "header '%s' must be a string or a number", name));
+      lua_pushvalue (L, -1);   /* tolstring on a copy: lua_next needs the key as is */
+      value = lua_tolstring (L, -1, &vlen);
+      if (strlen (value) != vlen || strpbrk (value, "\r\n") != NULL)
+        luaL_argerror (L, idx, lua_pushfstring (L, "header '%s' contains a line break or NUL", name));
+      lua_pop (L, 2);
+    }
+}
+
+static void
+apply_headers (lua_State          *L,
+               int                 idx,
+               SoupMessageHeaders *headers)
+{
+  if (lua_isnoneornil (L, idx))
+    return;
+  lua_pushnil (L);
+  while (lua_next (L, idx) != 0)
+    {
+      const char *name = lua_tostring (L, -2);
+      const char *value;
+
+      lua_pushvalue (L, -1);
+      value = lua_tostring (L, -1);
+      /* libsoup computes the framing itself. */
+      if (g_ascii_strcasecmp (name, "Content-Length") != 0 &&
+          g_ascii_strcasecmp (name, "Transfer-Encoding") != 0)
+        soup_message_headers_replace (headers, name, value);
+      lua_pop (L, 2);
+    }
+}
+
+static const char *
+check_method (lua_State *L,
+              int        idx,
+              char      *buf,
+              size_t     bufsize)
+{
+  size_t len;
+  const char *method = luaL_optlstring (L, idx, "GET", &len);
+
+  if (!is_token (method, len) || len >= bufsize)
+    luaL_argerror (L, idx, "invalid HTTP method");
+  for (size_t i = 0; i <= len; i++)
+    buf[i] = g_ascii_toupper (method[i]);
+  return buf;
+}
+
+/* Pushes {lower-case name = value}; repeated headers are joined with ", ". */
+static void
+push_headers (lua_State          *L,
+              SoupMessageHeaders *headers)
+{
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  lua_newtable (L);
+  soup_message_headers_iter_init (&iter, headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    {
+      char *lower = g_ascii_strdown (name, -1);
+
+      if (lua_getfield (L, -1, lower) == LUA_TSTRING)
+        {
+          lua_pushliteral (L, ", ");
+          lua_pushstring (L, value);
+          lua_concat (L, 3);
+        }
+      else
+        {
+          lua_pop (L, 1);
+          lua_pushstring (L, value);
+        }
+      lua_setfield (L, -2, lower);
+      g_free (lower);
+    }
+}
+
+static void
+push_bytes (lua_State *L,
+            GBytes    *bytes)
+{
+  gsize len = 0;
+  const char *data = bytes != NULL ? g_bytes_get_data (bytes, &len) : NULL;
+
+  lua_pushlstring (L, data != NULL ? data : "", len);
+}
+
+/* Parses an http(s) URL; NULL and a message for anything else. */
+static GUri *
+parse_url (const char  *url,
+           char       **message)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUri) uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, &error);
+  const char *scheme;
+
+  if (uri == NULL)
+    {
+      *message = g_strdup_printf ("invalid URL '%s': %s", url, error->message);
+      return NULL;
+    }
+  scheme = g_uri_get_scheme (uri);
+  if (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0)
+    {
+      *message = g_strdup_printf ("unsupported URL scheme '%s' (http and https only)", scheme);
+      return NULL;
+    }
+  if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    {
+      *message = g_strdup_printf ("invalid URL '%s': no host", url);
+      return NULL;
+    }
+  return g_steal_pointer (&uri);
+}
+
+static gboolean
+accept_any_certificate (SoupMessage          *msg,
+                        GTlsCertificate      *certificate,
+                        GTlsCertificateFlags  errors,
+                        gpointer              user_data)
+{
+  return TRUE;
+}
+
+/* The message for a request: method, headers and body taken from the Lua
+ * stack (already checked). */
+static SoupMessage *
+build_message (lua_State  *L,
+               const char *method,
+               GUri       *uri,
+               int         headers_idx,
+               const char *body,
+               size_t      body_len,
+               gboolean    check_certificate)
+{
+  SoupMessage *msg = soup_message_new_from_uri (method, uri);
+
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (body, body_len);
+
+      soup_message_set_request_body_from_bytes (msg, NULL, bytes);
+    }
+  apply_headers (L, headers_idx, soup_message_get_request_headers (msg));
+  if (!check_certificate)
+    g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
+  return msg;
+}
+
+/* A clear message for a failed exchange. */
+static char *
+describe_error (const GError *error)
+{
+  if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    return g_strdup_printf ("TLS certificate rejected: %s", error->message);
+  return g_strdup (error->message);
+}
+
+/* --- the runtime's session ------------------------------------------------ */
+
+static void request_free (ClientRequest *req);
+
+static int
+session_gc (lua_State *L)
+{
+  Session *s = luaL_checkudata (L, 1, SESSION_MT);
+  GList *l;
+
+  /* The Lua state is closing: requests still in flight finish without it. */
+  while ((l = g_queue_pop_head_link (&s->requests)) != NULL)
+    {
+      ClientRequest *req = l->data;
+
+      luaL_unref (L, LUA_REGISTRYINDEX, req->callback_ref);
+      req->callback_ref = LUA_NOREF;
+      req->runtime = NULL;
+      req->owner = NULL;
+      g_clear_handle_id (&req->timeout_id, g_source_remove);
+      if (req->idle_id != 0)
+        {
+          g_clear_handle_id (&req->idle_id, g_source_remove);
+          request_free (req);
+        }
+      else
+        {
+          g_cancellable_cancel (req->cancellable);
+        }
+    }
+  if (s->session != NULL)
+    {
+      soup_session_abort (s->session);
+      g_clear_object (&s->session);
+    }
+  return 0;
+}
+
+static Session *
+get_session (lua_State  *L,
+             const void *key)
+{
+  Session *s;
+
+  if (lua_rawgetp (L, LUA_REGISTRYINDEX, key) == LUA_TUSERDATA)
+    {
+      s = lua_touserdata (L, -1);
+      lua_pop (L, 1);
+      return s;
+    }
+  lua_pop (L, 1);
+
+  s = lua_newuserdatauv (L, sizeof (Session), 0);
+  memset (s, 0, sizeof *s);
+  g_queue_init (&s->requests);
+  if (luaL_newmetatable (L, SESSION_MT))
+    {
+      lua_pushcfunction (L, session_gc);
+      lua_setfield (L, -2, "__gc");
+    }
+  lua_setmetatable (L, -2);
+  lua_rawsetp (L, LUA_REGISTRYINDEX, key);
+
+  /* Our own timeouts bound each request; the sync session relies on
+   * libsoup's I/O timeout since it cannot run a GLib timeout. */
+  s->session = soup_session_new_with_options (
+      "max-conns", 128,
+      "max-conns-per-host", 32,
+      "timeout", key == &sync_session_key ? SYNC_TIMEOUT_S : 0,
+      "user-agent", "plua/" PACKAGE_VERSION,
+      NULL);
+  return s;
+}
+
+/* --- asynchronous requests ------------------------------------------------- */
+
+static void
+request_free (ClientRequest *req)
+{
+  g_clear_object (&req->msg);
+  g_clear_object (&req->cancellable);
+  g_free (req->early_error);
+  g_free (req);
+}
+
+/* Hands the outcome to Lua (callback on top of the runtime's stack with its
+ * arguments) and forgets the request. */
+static void
+request_finish (ClientRequest *req,
+                GBytes        *body,
+                const char    *error_message)
+{
+  PluaRuntime *runtime = req->runtime;
+  lua_State *L = req->L;
+
+  g_queue_unlink (&req->owner->requests, &req->link);
+  g_clear_handle_id (&req->timeout_id, g_source_remove);
+
+  lua_rawgeti (L, LUA_REGISTRYINDEX, req->callback_ref);
+  luaL_unref (L, LUA_REGISTRYINDEX, req->callback_ref);
+  if (error_message != NULL)
+    {
+      lua_pushstring (L, error_message);
+      lua_pushnil (L);
+    }
+  else
+    {
+      lua_pushnil (L);
+      lua_createtable (L, 0, 3);
+      lua_pushinteger (L, soup_message_get_status (req->msg));
+      lua_setfield (L, -2, "status");
+      push_bytes (L, body);
+      lua_setfield (L, -2, "data");
+      push_headers (L, soup_message_get_response_headers (req->msg));
+      lua_setfield (L, -2, "headers");
+    }
+  request_free (req);
+
+  plua_runtime_spawn (runtime, L, 2, PLUA_SPAWN_DEFAULT, NULL, NULL);
+  plua_runtime_release (runtime, PLUA_PENDING_REQUEST);
+  plua_runtime_dispatched (runtime);
+}
+
+static void
+request_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  ClientRequest *req = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autofree char *message = NULL;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (req->runtime == NULL)
+    {
+      request_free (req);
+      return;
+    }
+  if (body == NULL)
+    {
+      if (req->timed_out)
+        message = g_strdup ("timeout");
+      else
+        message = describe_error (error);
+    }
+  request_finish (req, body, message);
+}
+
+static gboolean
+request_timeout (gpointer user_data)
+{
+  ClientRequest *req = user_data;
+
+  req->timeout_id = 0;
+  req->timed_out = TRUE;
+  g_cancellable_cancel (req->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+request_report_early_error (gpointer user_data)
+{
+  ClientRequest *req = user_data;
+  g_autofree char *message = g_steal_pointer (&req->early_error);
+
+  req->idle_id = 0;
+  request_finish (req, NULL, message);
+  return G_SOURCE_REMOVE;
+}
+
+/* request(url, method, headers, body, timeout_ms, check_certificate, fn) */
+static int
+l_request (lua_State *L)
+{
+  const char *url = luaL_checkstring (L, 1);
+  char method[64];
+  const char *body = NULL;
+  size_t body_len = 0;
+  lua_Number timeout_ms;
+  gboolean check_certificate;
+  PluaRuntime *runtime = plua_runtime_from_lua (L);
+  Session *s;
+  ClientRequest *req;
+  GUri *uri;
+  char *message = NULL;
+
+  check_method (L, 2, method, sizeof method);
+  check_headers (L, 3);
+  if (!lua_isnoneornil (L, 4))
+    {
+      if (lua_type (L, 4) != LUA_TSTRING && lua_type (L, 4) != LUA_TNUMBER)
+        return luaL_argerror (L, 4, "request data must be a string");
+      body = lua_tolstring (L, 4, &body_len);
+    }
+  timeout_ms = luaL_optnumber (L, 5, DEFAULT_TIMEOUT_MS);
+  check_certificate = lua_isnoneornil (L, 6) || lua_toboolean (L, 6);
+  luaL_checktype (L, 7, LUA_TFUNCTION);
+
+  s = get_session (L, &session_key);
+
+  req = g_new0 (ClientRequest, 1);
+  req->runtime = runtime;
+  req->L = plua_runtime_get_state (runtime);
+  req->owner = s;
+  req->link.data = req;
+  lua_pushvalue (L, 7);
+  req->callback_ref = luaL_ref (L, LUA_REGISTRYINDEX);
+  g_queue_push_tail_link (&s->requests, &req->link);
+  plua_runtime_hold (runtime, PLUA_PENDING_REQUEST);
+
+  /* A bad URL is the request's failure, reported like any other: later. */
+  uri = parse_url (url, &message);
+  if (uri == NULL)
+    {
+      req->early_error = message;
+      req->idle_id = g_idle_add (request_report_early_error, req);
+      return 0;
+    }
+
+  req->msg = build_message (L, method, uri, 3, body, body_len, check_certificate);
+  g_uri_unref (uri);
+  req->cancellable = g_cancellable_new ();
+  if (timeout_ms > 0)
+    req->timeout_id = g_timeout_add (timeout_ms >= G_MAXUINT ? G_MAXUINT : (guint) timeout_ms,
+                                     request_timeout, req);
+  soup_session_send_and_read_async (s->session, req->msg, G_PRIORITY_DEFAULT,
+                                    req->cancellable, request_done, req);
+  return 0;
+}
+
+/* --- _PY.http_call_sync ------------------------------------------------------ */
+
+static void
+push_failure (lua_State  *L,
+              const char *message)
+{
+  lua_createtable (L, 0, 2);
+  lua_pushboolean (L, FALSE);
+  lua_setfield (L, -2, "success");
+  lua_pushstring (L, message);
+  lua_setfield (L, -2, "error");
+}
+
+/* _PY.http_call_sync(method, url, data, headers) →
+ *   {success=true, status_code=, data=, headers=} or {success=false, error=}
+ * Blocks the whole loop until the exchange ends (I/O timeout 30 s). A table
+ * data is sent as JSON. */
+static int
+l_http_call_sync (lua_State *L)
+{
+  char method[64];
+  const char *url = luaL_checkstring (L, 2);
+  const char *body = NULL;
+  size_t body_len = 0;
+  char *json = NULL;
+  gboolean is_json = FALSE;
+  Session *s;
+  GUri *uri;
+  SoupMessage *msg;
+  GBytes *response;
+  GError *error = NULL;
+  char *message = NULL;
+
+  check_method (L, 1, method, sizeof method);
+  check_headers (L, 4);
+  switch (lua_type (L, 3))
+    {
+    case LUA_TNONE:
+    case LUA_TNIL:
+      break;
+    case LUA_TSTRING:
+    case LUA_TNUMBER:
+      body = lua_tolstring (L, 3, &body_len);
+      break;
+    case LUA_TTABLE:
+      json = plua_json_encode (L, 3, FALSE, &error);
+      if (json == NULL)
+        {
+          lua_pushfstring (L, "http_call_sync: cannot encode data as JSON: %s", error->message);
+          g_error_free (error);
+          return lua_error (L);
+        }
+      body = json;
+      body_len = strlen (json);
+      is_json = TRUE;
+      break;
+    default:
+      return luaL_argerror (L, 3, "data must be a string or a table");
+    }
+
+  uri = parse_url (url, &message);
+  if (uri == NULL)
+    {
+      g_free (json);
+      push_failure (L, message);
+      g_free (message);
+      return 1;
+    }
+
+  s = get_session (L, &sync_session_key);
+  msg = build_message (L, method, uri, 4, body, body_len, TRUE);
+  if (is_json && soup_message_headers_get_content_type (soup_message_get_request_headers (msg), NULL) == NULL)
+    soup_message_headers_set_content_type (soup_message_get_request_headers (msg), "application/json", NULL);
+  g_uri_unref (uri);
+  g_free (json);
+
+  response = soup_session_send_and_read (s->session, msg, NULL, &error);
+  if (response == NULL)
+    {
+      message = describe_error (error);
+      g_error_free (error);
+      g_object_unref (msg);
+      push_failure (L, message);
+      g_free (message);
+      return 1;
+    }
+
+  lua_createtable (L, 0, 4);
+  lua_pushboolean (L, TRUE);
+  lua_setfield (L, -2, "success");
+  lua_pushinteger (L, soup_message_get_status (msg));
+  lua_setfield (L, -2, "status_code");
+  push_bytes (L, response);
+  lua_setfield (L, -2, "data");
+  push_headers (L, soup_message_get_response_headers (msg));
+  lua_setfield (L, -2, "headers");
+  g_bytes_unref (response);
+  g_object_unref (msg);
+  return 1;
+}
+
+/* --- registration -------------------------------------------------------------- */
+
+static const luaL_Reg client_functions[] = {
+  { "request", l_request },
+  { NULL, NULL }
+};
+
+static int
+open_client_module (lua_State *L)
+{
+  luaL_newlib (L, client_functions);
+  return 1;
+}
 
 int
 plua_http_client_open (lua_State *L)
 {
+  /* Built when lua/net/http.lua first requires it. */
+  luaL_getsubtable (L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction (L, open_client_module);
+  lua_setfield (L, -2, "plua.http.client");
+  lua_pop (L, 1);
+
+  if (lua_getglobal (L, "_PY") != LUA_TTABLE)
+    {
+      lua_pop (L, 1);
+      lua_newtable (L);
+      lua_pushvalue (L, -1);
+      lua_setglobal (L, "_PY");
+    }
+  lua_pushcfunction (L, l_http_call_sync);
+  lua_setfield (L, -2, "http_call_sync");
+  lua_pop (L, 1);
   return 0;
 }
