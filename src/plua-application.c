@@ -24,6 +24,7 @@
 #include <lauxlib.h>
 #include <libsoup/soup.h>
 
+#include "plua-api-server.h"
 #include "plua-application.h"
 #include "plua-config.h"
 #include "plua-html.h"
@@ -37,6 +38,7 @@ struct _PluaApplication
   PluaConfig   *config;
   PluaRuntime  *runtime;
   PluaRepl     *repl;
+  PluaApiServer *api_server;
 
   gboolean      running;
   gboolean      repl_open;
@@ -308,6 +310,8 @@ plua_application_end (PluaApplication *self,
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
   if (self->repl != NULL)
     plua_repl_stop (self->repl);
+  if (self->api_server != NULL)
+    plua_api_server_stop (self->api_server);
   flush_stdout (self);
   plua_runtime_debug (self->runtime, "run ended");
   g_application_release (G_APPLICATION (self));
@@ -357,6 +361,37 @@ run_main_sequence (PluaApplication *self)
   plua_runtime_dispatched (self->runtime);
 }
 
+/* The REST server. Asked for explicitly (--api-port, --api-host), a failure
+ * ends the run with status 1 and the server keeps the run alive, as it does
+ * with --fibaro; on the default port a failure is a warning, so two scripts
+ * can run side by side. Returns FALSE when the run must end. */
+static gboolean
+start_api_server (PluaApplication *self)
+{
+  const PluaConfig *config = self->config;
+  gboolean explicit = config->api_port_given || config->api_host_given;
+  g_autoptr(GError) error = NULL;
+
+  if (config->noapi || self->api_server != NULL || !self->running)
+    return TRUE;
+  self->api_server = plua_api_server_new (self->runtime);
+  if (!plua_api_server_start (self->api_server, &error))
+    {
+      g_clear_object (&self->api_server);
+      if (explicit)
+        {
+          g_printerr ("plua: %s\n", error->message);
+          plua_application_end (self, 1);
+          return FALSE;
+        }
+      g_printerr (_("plua: warning: %s; running without the REST API\n"), error->message);
+      return TRUE;
+    }
+  if (explicit || config->fibaro)
+    plua_runtime_hold (self->runtime, PLUA_PENDING_SERVER);
+  return TRUE;
+}
+
 static int
 plua_application_command_line (GApplication            *app,
                                GApplicationCommandLine *cmdline)
@@ -384,10 +419,22 @@ plua_application_command_line (GApplication            *app,
   plua_runtime_debug (self->runtime, "runtime started (%s)", LUA_RELEASE);
 
   set_arg_table (plua_runtime_get_state (self->runtime), config);
+  /* Asked for, the server is up before the script runs; otherwise only once
+   * the script is still running after its first pass: a quick
+   * `plua -e 'print(1)'` never binds a port. */
+  if ((config->api_port_given || config->api_host_given || config->fibaro) &&
+      !start_api_server (self))
+    return 0;
   if (config->fragments != NULL || config->script != NULL)
-    run_main_sequence (self);
+    {
+      run_main_sequence (self);
+      start_api_server (self);
+    }
   else
-    start_repl (self);
+    {
+      start_api_server (self);
+      start_repl (self);
+    }
 
   return 0;
 }
@@ -404,6 +451,8 @@ typedef struct
   gboolean noapi;
   int      api_port;
   char    *api_host;
+  char    *api_token;
+  gint64   api_max_body;
   gboolean fibaro;
 } Options;
 
@@ -413,6 +462,7 @@ options_clear (Options *o)
   g_strfreev (o->fragments);
   g_strfreev (o->remaining);
   g_free (o->api_host);
+  g_free (o->api_token);
 }
 
 static GOptionContext *
@@ -436,6 +486,11 @@ create_option_context (Options *o)
       N_("Port of the REST API server (default 8888; 0 picks a free port)"), N_("PORT") },
     { "api-host", 0, 0, G_OPTION_ARG_STRING, &o->api_host,
       N_("Address the REST API server listens on (default 127.0.0.1)"), N_("HOST") },
+    { "api-token", 0, 0, G_OPTION_ARG_STRING, &o->api_token,
+      N_("Access token the REST API requires (default: PLUA_API_TOKEN, or a random one when not on loopback)"),
+      N_("TOKEN") },
+    { "api-max-body", 0, 0, G_OPTION_ARG_INT64, &o->api_max_body,
+      N_("Largest request body the REST API accepts, in bytes (default 1048576)"), N_("BYTES") },
     { "fibaro", 0, 0, G_OPTION_ARG_NONE, &o->fibaro,
       N_("Load the Fibaro HC3 QuickApp emulator"), NULL },
     { "version", 'v', 0, G_OPTION_ARG_NONE, &o->version,
@@ -491,6 +546,12 @@ config_from_options (PluaApplication *self,
       *exit_status = EXIT_USAGE;
       return FALSE;
     }
+  if (o->api_max_body != -1 && o->api_max_body <= 0)
+    {
+      g_printerr (_("plua: invalid size %" G_GINT64_FORMAT " for --api-max-body (at least 1)\n"), o->api_max_body);
+      *exit_status = EXIT_USAGE;
+      return FALSE;
+    }
 
   config->fragments = g_steal_pointer (&o->fragments);
   g_free (config->program_name);
@@ -513,6 +574,12 @@ config_from_options (PluaApplication *self,
   config->api_port_given = o->api_port != -1;
   if (config->api_port_given)
     config->api_port = o->api_port;
+  if (o->api_max_body != -1)
+    config->api_max_body = o->api_max_body;
+  if (o->api_token != NULL)
+    config->api_token = g_steal_pointer (&o->api_token);
+  else if (g_getenv ("PLUA_API_TOKEN") != NULL && g_getenv ("PLUA_API_TOKEN")[0] != '\0')
+    config->api_token = g_strdup (g_getenv ("PLUA_API_TOKEN"));
   config->api_host_given = o->api_host != NULL;
   if (config->api_host_given)
     {
@@ -537,7 +604,7 @@ plua_application_local_command_line (GApplication   *app,
                                      int            *exit_status)
 {
   PluaApplication *self = PLUA_APPLICATION (app);
-  Options o = { .api_port = -1, .duration = NAN, .run_for = NAN };
+  Options o = { .api_port = -1, .api_max_body = -1, .duration = NAN, .run_for = NAN };
   g_autoptr(GOptionContext) context = create_option_context (&o);
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) args = g_strdupv (*arguments);
@@ -579,6 +646,8 @@ plua_application_dispose (GObject *object)
   PluaApplication *self = PLUA_APPLICATION (object);
 
   g_clear_object (&self->repl);
+  /* Before the runtime: its calls in progress hold Lua threads. */
+  g_clear_object (&self->api_server);
   g_clear_object (&self->runtime);
 
   G_OBJECT_CLASS (plua_application_parent_class)->dispose (object);

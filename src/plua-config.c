@@ -10,6 +10,7 @@ plua_config_new (void)
 
   config->api_port = 8888;
   config->api_host = g_strdup ("127.0.0.1");
+  config->api_max_body = 1024 * 1024;
   config->program_name = g_strdup ("plua");
   return config;
 }
@@ -25,5 +26,6 @@ plua_config_free (PluaConfig *config)
   g_free (config->script);
   g_free (config->program_name);
   g_free (config->api_host);
+  g_free (config->api_token);
   g_free (config);
 }

@@ -28,6 +28,8 @@ typedef struct
   int      api_port;
   gboolean api_host_given;
   char    *api_host;
+  char    *api_token;      /* --api-token or PLUA_API_TOKEN, else NULL */
+  guint64  api_max_body;   /* largest request body accepted, in bytes */
   gboolean fibaro;
 } PluaConfig;
 

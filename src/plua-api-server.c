@@ -1,0 +1,1019 @@
+/* plua-api-server.c: the REST API server on libsoup.
+ *
+ * Routes (api-descriptions/plua.json describes them): GET /, /openapi.json,
+ * /plua/status, /plua/info, /plua/state; POST /plua/execute; any method on
+ * /api/... (handed to _PY.fibaro_api_hook); GET /ws (WebSocket: every printed
+ * line); GET /web and /static/... (the web REPL, from GResource).
+ *
+ * Safe by default: it listens on 127.0.0.1 and then only answers requests
+ * whose Host is a loopback name (no DNS rebinding). Anywhere else an access
+ * token is required (Authorization: Bearer) on every route but the page and
+ * its assets. State-changing requests and /ws from another browser origin are
+ * refused, and no CORS header is ever sent. Bodies over the limit get 413;
+ * nested JSON is refused before json-glib's recursive parser sees it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <lauxlib.h>
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+#include "plua-api-private.h"
+#include "plua-api-server.h"
+
+/* Deepest JSON nesting accepted in a request body. */
+#define MAX_BODY_DEPTH 64
+
+struct _PluaApiServer
+{
+  GObject        parent_instance;
+
+  PluaRuntime   *runtime;
+  SoupServer    *server;
+  GSocketService *service;       /* accepts for server, see on_incoming */
+  PluaApiCalls  *calls;
+  GPtrArray     *websockets;     /* SoupWebsocketConnection, open ones */
+  gulong         output_id;
+
+  char          *host;           /* as given: 127.0.0.1, ::1, 0.0.0.0, ... */
+  char          *token;          /* NULL: none required */
+  gboolean       loopback_only;  /* no token: check Host against rebinding */
+  guint64        max_body;
+  guint          port;
+  gint64         started;        /* monotonic µs */
+};
+
+G_DEFINE_FINAL_TYPE (PluaApiServer, plua_api_server, G_TYPE_OBJECT)
+
+typedef struct
+{
+  const char *method;
+  const char *path;
+  const char *summary;
+} RouteInfo;
+
+/* For GET /: the same list as api-descriptions/plua.json. */
+static const RouteInfo routes[] = {
+  { "GET", "/", "this index" },
+  { "GET", "/openapi.json", "OpenAPI 3 description of this API" },
+  { "GET", "/web", "web REPL" },
+  { "POST", "/plua/execute", "run Lua code: {\"code\", \"timeout\"}" },
+  { "GET", "/plua/status", "runtime status" },
+  { "GET", "/plua/info", "API and runtime information" },
+  { "GET", "/plua/state", "runtime state" },
+  { "GET", "/ws", "WebSocket: printed lines as {\"type\":\"output\",\"text\"}" },
+  { "ANY", "/api/...", "Fibaro HC3 API, answered by _PY.fibaro_api_hook" },
+};
+
+static void
+close_websockets (PluaApiServer *self)
+{
+  while (self->websockets->len > 0)
+    {
+      SoupWebsocketConnection *conn = g_ptr_array_steal_index (self->websockets, self->websockets->len - 1);
+
+      g_signal_handlers_disconnect_by_data (conn, self);
+      if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "plua stopped");
+      g_object_unref (conn);
+    }
+}
+
+static void
+plua_api_server_dispose (GObject *object)
+{
+  PluaApiServer *self = PLUA_API_SERVER (object);
+
+  plua_api_server_stop (self);
+  g_clear_signal_handler (&self->output_id, self->runtime);
+  g_clear_object (&self->server);
+  g_clear_object (&self->runtime);
+
+  G_OBJECT_CLASS (plua_api_server_parent_class)->dispose (object);
+}
+
+static void
+plua_api_server_finalize (GObject *object)
+{
+  PluaApiServer *self = PLUA_API_SERVER (object);
+
+  g_ptr_array_unref (self->websockets);
+  g_free (self->host);
+  g_free (self->token);
+
+  G_OBJECT_CLASS (plua_api_server_parent_class)->finalize (object);
+}
+
+static void
+plua_api_server_class_init (PluaApiServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = plua_api_server_dispose;
+  object_class->finalize = plua_api_server_finalize;
+}
+
+static void
+plua_api_server_init (PluaApiServer *self)
+{
+  self->websockets = g_ptr_array_new ();
+}
+
+/* Helpers ------------------------------------------------------------------ */
+
+static gboolean
+is_default_loopback (const char *host)
+{
+  return g_str_equal (host, "127.0.0.1") || g_str_equal (host, "::1") ||
+         g_ascii_strcasecmp (host, "localhost") == 0;
+}
+
+static char *
+random_token (void)
+{
+  guint8 bytes[16];
+  GString *token = g_string_sized_new (33);
+
+  if (getrandom (bytes, sizeof bytes, 0) != sizeof bytes)
+    for (guint i = 0; i < sizeof bytes; i++)
+      bytes[i] = g_random_int_range (0, 256);
+  for (guint i = 0; i < sizeof bytes; i++)
+    g_string_append_printf (token, "%02x", bytes[i]);
+  return g_string_free (token, FALSE);
+}
+
+/* Constant time, so the token cannot be guessed byte by byte. */
+static gboolean
+token_equal (const char *given,
+             gsize       given_len,
+             const char *token)
+{
+  gsize len = strlen (token);
+  guint8 diff = given_len != len;
+
+  for (gsize i = 0; i < len; i++)
+    diff |= (guint8) given[i < given_len ? i : 0] ^ (guint8) token[i];
+  return given_len > 0 && diff == 0;
+}
+
+/* The host part of a Host header: "[::1]:80" -> "::1", "a:80" -> "a". */
+static char *
+host_name (const char *host_header)
+{
+  const char *colon;
+
+  if (host_header[0] == '[')
+    {
+      const char *end = strchr (host_header, ']');
+      return end != NULL ? g_strndup (host_header + 1, end - host_header - 1) : NULL;
+    }
+  colon = strrchr (host_header, ':');
+  return colon != NULL ? g_strndup (host_header, colon - host_header) : g_strdup (host_header);
+}
+
+/* Bound to loopback without a token: only loopback names may be in Host, so
+ * a web page that rebinds its own name to 127.0.0.1 gets nothing. */
+static gboolean
+host_allowed (PluaApiServer     *self,
+              SoupServerMessage *msg)
+{
+  const char *header;
+  g_autofree char *name = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+
+  if (!self->loopback_only)
+    return TRUE;
+  header = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Host");
+  if (header == NULL)
+    return TRUE;   /* HTTP/1.0 without Host: not a browser */
+  name = host_name (header);
+  if (name == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (name, "localhost") == 0 || g_ascii_strcasecmp (name, self->host) == 0)
+    return TRUE;
+  address = g_inet_address_new_from_string (name);
+  return address != NULL && g_inet_address_get_is_loopback (address);
+}
+
+static gboolean
+authorized (PluaApiServer     *self,
+            SoupServerMessage *msg,
+            GHashTable        *query)
+{
+  const char *header;
+
+  if (self->token == NULL)
+    return TRUE;
+  header = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Authorization");
+  if (header != NULL && g_ascii_strncasecmp (header, "Bearer ", 7) == 0)
+    return token_equal (header + 7, strlen (header + 7), self->token);
+  /* Browsers cannot set headers on a WebSocket: /ws?token=... */
+  if (query != NULL && g_hash_table_contains (query, "token"))
+    {
+      const char *given = g_hash_table_lookup (query, "token");
+      return token_equal (given, strlen (given), self->token);
+    }
+  return FALSE;
+}
+
+/* No Origin (curl, scripts) or this server's own origin. */
+static gboolean
+same_origin (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+  const char *host = soup_message_headers_get_one (headers, "Host");
+
+  if (origin == NULL)
+    return TRUE;
+  if (host == NULL || !g_str_has_prefix (origin, "http://"))
+    return FALSE;
+  return g_ascii_strcasecmp (origin + strlen ("http://"), host) == 0;
+}
+
+static gboolean
+is_safe_method (const char *method)
+{
+  return method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD || method == SOUP_METHOD_OPTIONS;
+}
+
+/* Checks every route shares: FALSE when msg has been answered. */
+static gboolean
+check_request (PluaApiServer     *self,
+               SoupServerMessage *msg,
+               const char        *path,
+               GHashTable        *query,
+               gboolean           state_changing)
+{
+  gboolean public = g_str_equal (path, "/web") || g_str_has_prefix (path, "/static/");
+
+  if (!host_allowed (self, msg))
+    {
+      plua_api_reply_error (msg, SOUP_STATUS_FORBIDDEN, _("unexpected Host header"));
+      return FALSE;
+    }
+  if (state_changing && !same_origin (msg))
+    {
+      plua_api_reply_error (msg, SOUP_STATUS_FORBIDDEN, _("cross-origin request refused"));
+      return FALSE;
+    }
+  if (!public && !authorized (self, msg, query))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "WWW-Authenticate", "Bearer realm=\"plua\"");
+      plua_api_reply_error (msg, SOUP_STATUS_UNAUTHORIZED,
+                            _("missing or wrong access token (Authorization: Bearer TOKEN)"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A quick scan so that json-glib's recursive parser never meets "[[[[...". */
+static gboolean
+json_depth_ok (const char *data,
+               gsize       len)
+{
+  int depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > MAX_BODY_DEPTH)
+            return FALSE;
+        }
+      else if (c == ']' || c == '}')
+        depth--;
+    }
+  return TRUE;
+}
+
+/* Routes ------------------------------------------------------------------- */
+
+static void
+reply_index (PluaApiServer     *self,
+             SoupServerMessage *msg)
+{
+  GString *json = g_string_new ("{\"message\":\"plua REST API Server\",\"version\":");
+
+  plua_api_append_json_string (json, PACKAGE_VERSION, -1);
+  g_string_append (json, ",\"web_interface\":\"/web\",\"api_docs\":\"/openapi.json\",\"routes\":[");
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      if (i > 0)
+        g_string_append_c (json, ',');
+      g_string_append (json, "{\"method\":");
+      plua_api_append_json_string (json, routes[i].method, -1);
+      g_string_append (json, ",\"path\":");
+      plua_api_append_json_string (json, routes[i].path, -1);
+      g_string_append (json, ",\"summary\":");
+      plua_api_append_json_string (json, routes[i].summary, -1);
+      g_string_append_c (json, '}');
+    }
+  g_string_append (json, "]}");
+  plua_api_reply (msg, SOUP_STATUS_OK, json);
+}
+
+/* The counters every status route shows. */
+static void
+append_counters (PluaApiServer *self,
+                 GString       *json)
+{
+  PluaRuntime *runtime = self->runtime;
+  lua_State *L = plua_runtime_get_state (runtime);
+  guint timers = plua_runtime_get_pending (runtime, PLUA_PENDING_TIMER);
+  guint total = plua_runtime_get_total_pending (runtime);
+  guint64 memory = (guint64) lua_gc (L, LUA_GCCOUNT, 0) * 1024 + lua_gc (L, LUA_GCCOUNTB, 0);
+  char uptime[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_formatd (uptime, sizeof uptime, "%.3f", (g_get_monotonic_time () - self->started) / 1e6);
+  g_string_append_printf (json,
+                          "\"active_timers\":%u,\"pending_callbacks\":%u,\"total_tasks\":%u,"
+                          "\"api_requests_pending\":%u,\"uptime\":%s,\"lua_memory_bytes\":%" G_GUINT64_FORMAT ","
+                          "\"timers\":%u,\"sockets\":%u,\"servers\":%u,\"requests\":%u",
+                          timers, total - timers, total,
+                          plua_api_calls_get_n_pending (self->calls), uptime, memory, timers,
+                          plua_runtime_get_pending (runtime, PLUA_PENDING_SOCKET),
+                          plua_runtime_get_pending (runtime, PLUA_PENDING_SERVER),
+                          plua_runtime_get_pending (runtime, PLUA_PENDING_REQUEST));
+}
+
+#define FEATURES "[\"timers\",\"networking\",\"json\",\"callbacks\",\"websocket\"]"
+
+static void
+reply_status (PluaApiServer     *self,
+              SoupServerMessage *msg)
+{
+  GString *json = g_string_new ("{\"status\":\"running\",");
+
+  append_counters (self, json);
+  g_string_append_c (json, '}');
+  plua_api_reply (msg, SOUP_STATUS_OK, json);
+}
+
+static void
+reply_info (PluaApiServer     *self,
+            SoupServerMessage *msg)
+{
+  const PluaConfig *config = plua_runtime_get_config (self->runtime);
+  GString *json = g_string_new ("{\"api_version\":\"1.0.0\",\"runtime_active\":true,\"lua_version\":\"5.4\",");
+
+  g_string_append_printf (json, "\"lua_release\":\"%s\",\"plua_version\":\"%s\",\"runtime_state\":{",
+                          LUA_RELEASE, PACKAGE_VERSION);
+  append_counters (self, json);
+  g_string_append_printf (json, "},\"features\":" FEATURES ",\"fibaro_api_active\":%s,"
+                          "\"api\":{\"host\":", config->fibaro ? "true" : "false");
+  plua_api_append_json_string (json, self->host, -1);
+  g_string_append_printf (json, ",\"port\":%u,\"token_required\":%s}}",
+                          self->port, self->token != NULL ? "true" : "false");
+  plua_api_reply (msg, SOUP_STATUS_OK, json);
+}
+
+static void
+reply_state (PluaApiServer     *self,
+             SoupServerMessage *msg)
+{
+  PluaRuntime *runtime = self->runtime;
+  GString *json = g_string_new (NULL);
+
+  g_string_append_printf (json, "{\"task_info\":{\"timers\":%u,\"sockets\":%u,\"servers\":%u,\"requests\":%u},",
+                          plua_runtime_get_pending (runtime, PLUA_PENDING_TIMER),
+                          plua_runtime_get_pending (runtime, PLUA_PENDING_SOCKET),
+                          plua_runtime_get_pending (runtime, PLUA_PENDING_SERVER),
+                          plua_runtime_get_pending (runtime, PLUA_PENDING_REQUEST));
+  append_counters (self, json);
+  g_string_append (json, ",\"runtime_info\":{\"lua_version\":\"5.4\",\"features\":" FEATURES
+                   ",\"initialized\":true}}");
+  plua_api_reply (msg, SOUP_STATUS_OK, json);
+}
+
+static void
+reply_execute (PluaApiServer     *self,
+               SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+  JsonNode *code;
+  JsonNode *timeout_node;
+  double timeout = PLUA_API_DEFAULT_TIMEOUT;
+  const char *data;
+  gsize len;
+
+  data = g_bytes_get_data (bytes, &len);
+  if (len == 0)
+    {
+      plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("empty body: expected JSON {\"code\": \"...\"}"));
+      return;
+    }
+  if (!json_depth_ok (data, len))
+    {
+      plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("invalid JSON: nested too deeply"));
+      return;
+    }
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, len, &error))
+    {
+      g_autofree char *message = g_strdup_printf (_("invalid JSON: %s"), error->message);
+      plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, message);
+      return;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("expected a JSON object {\"code\": \"...\"}"));
+      return;
+    }
+  object = json_node_get_object (json_parser_get_root (parser));
+  code = json_object_get_member (object, "code");
+  if (code == NULL || json_node_get_value_type (code) != G_TYPE_STRING)
+    {
+      plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("missing \"code\": a string of Lua code"));
+      return;
+    }
+  timeout_node = json_object_get_member (object, "timeout");
+  if (timeout_node != NULL && !JSON_NODE_HOLDS_NULL (timeout_node))
+    {
+      GType type = json_node_get_value_type (timeout_node);
+
+      if (type != G_TYPE_INT64 && type != G_TYPE_DOUBLE)
+        timeout = -1;
+      else
+        timeout = json_node_get_double (timeout_node);
+      if (!(timeout > 0 && timeout <= PLUA_API_MAX_TIMEOUT))
+        {
+          plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST,
+                                _("\"timeout\" must be a number of seconds above 0 (at most 86400)"));
+          return;
+        }
+    }
+  {
+    const char *text = json_node_get_string (code);
+    plua_api_calls_execute (self->calls, msg, text, strlen (text), timeout);
+  }
+}
+
+static void
+reply_fibaro (PluaApiServer     *self,
+              SoupServerMessage *msg,
+              const char        *method)
+{
+  GUri *uri = soup_server_message_get_uri (msg);
+  g_autofree char *path = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *query = g_uri_get_query (uri);
+  const char *data = "";
+  gsize len = 0;
+
+  if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD"))
+    {
+      bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+      data = g_bytes_get_data (bytes, &len);
+      if (data == NULL)
+        data = "";
+    }
+  path = query != NULL ? g_strconcat (g_uri_get_path (uri), "?", query, NULL) : g_strdup (g_uri_get_path (uri));
+  plua_api_calls_fibaro_hook (self->calls, msg, method, path, data, len);
+}
+
+static const char *
+content_type_for (const char *name)
+{
+  if (g_str_has_suffix (name, ".html"))
+    return "text/html; charset=utf-8";
+  if (g_str_has_suffix (name, ".css"))
+    return "text/css; charset=utf-8";
+  if (g_str_has_suffix (name, ".js"))
+    return "text/javascript; charset=utf-8";
+  if (g_str_has_suffix (name, ".json"))
+    return "application/json";
+  if (g_str_has_suffix (name, ".svg"))
+    return "image/svg+xml";
+  if (g_str_has_suffix (name, ".png"))
+    return "image/png";
+  return "application/octet-stream";
+}
+
+/* A file compiled into the binary, under the resource prefix. */
+static void
+reply_resource (SoupServerMessage *msg,
+                const char        *name)
+{
+  g_autofree char *resource = g_strconcat (PLUA_RESOURCE_PREFIX "/", name, NULL);
+  g_autoptr(GBytes) bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  if (bytes == NULL)
+    {
+      plua_api_reply_error (msg, SOUP_STATUS_NOT_FOUND, _("no such file"));
+      return;
+    }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_set_content_type (headers, content_type_for (name), NULL);
+  if (g_str_has_suffix (name, ".html"))
+    soup_message_headers_replace (headers, "Content-Security-Policy",
+                                  "default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'");
+  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes);
+}
+
+static gboolean
+static_name_ok (const char *name)
+{
+  if (name[0] == '\0' || name[0] == '.')
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+static void
+handle_request (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  PluaApiServer *self = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  gboolean get = method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD;
+
+  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+
+  if (method == SOUP_METHOD_OPTIONS)
+    {
+      /* No CORS: a preflight from another origin gets nothing it can use. */
+      if (!same_origin (msg))
+        {
+          plua_api_reply_error (msg, SOUP_STATUS_FORBIDDEN, _("cross-origin request refused"));
+          return;
+        }
+      soup_message_headers_replace (headers, "Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+      soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+      return;
+    }
+  if (!check_request (self, msg, path, query, !is_safe_method (method)))
+    return;
+
+  if (g_str_has_prefix (path, "/api/") || g_str_equal (path, "/api"))
+    {
+      g_autofree char *upper = g_ascii_strup (method, -1);
+      reply_fibaro (self, msg, upper);
+    }
+  else if (g_str_equal (path, "/plua/execute"))
+    {
+      if (method == SOUP_METHOD_POST)
+        reply_execute (self, msg);
+      else
+        {
+          soup_message_headers_replace (headers, "Allow", "POST");
+          plua_api_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, _("use POST"));
+        }
+    }
+  else if (!get && (g_str_equal (path, "/") || g_str_has_prefix (path, "/plua/") ||
+                    g_str_equal (path, "/openapi.json") || g_str_equal (path, "/web") ||
+                    g_str_has_prefix (path, "/static/")))
+    {
+      soup_message_headers_replace (headers, "Allow", "GET, HEAD");
+      plua_api_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, _("use GET"));
+    }
+  else if (g_str_equal (path, "/"))
+    reply_index (self, msg);
+  else if (g_str_equal (path, "/plua/status"))
+    reply_status (self, msg);
+  else if (g_str_equal (path, "/plua/info"))
+    reply_info (self, msg);
+  else if (g_str_equal (path, "/plua/state"))
+    reply_state (self, msg);
+  else if (g_str_equal (path, "/openapi.json"))
+    reply_resource (msg, "api-descriptions/plua.json");
+  else if (g_str_equal (path, "/web"))
+    reply_resource (msg, "web/index.html");
+  else if (g_str_has_prefix (path, "/static/") && static_name_ok (path + strlen ("/static/")))
+    {
+      g_autofree char *name = g_strconcat ("web/", path + strlen ("/static/"), NULL);
+      reply_resource (msg, name);
+    }
+  else
+    plua_api_reply_error (msg, SOUP_STATUS_NOT_FOUND, _("no such route (GET / lists them)"));
+}
+
+/* Request bodies: refused over the limit, before they are read when the
+ * length is announced, else as soon as the chunks pass it. */
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              PluaApiServer     *self)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (soup_server_message_get_status (msg) == 0 && (guint64) body->length > self->max_body)
+    {
+      soup_message_body_set_accumulate (body, FALSE);
+      soup_message_body_truncate (body);
+      plua_api_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, _("request body too large"));
+    }
+}
+
+static void
+handle_early (SoupServer        *server,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  PluaApiServer *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
+      (guint64) soup_message_headers_get_content_length (headers) > self->max_body)
+    {
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+      plua_api_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, _("request body too large"));
+      return;
+    }
+  if (encoding != SOUP_ENCODING_NONE && encoding != SOUP_ENCODING_CONTENT_LENGTH)
+    g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), self, 0);
+}
+
+/* /ws --------------------------------------------------------------------- */
+
+/* Runs before the handshake: a status set here refuses it. */
+static void
+handle_ws_check (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  check_request (user_data, msg, path, query, TRUE);
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection *conn,
+              PluaApiServer           *self)
+{
+  g_signal_handlers_disconnect_by_data (conn, self);
+  if (g_ptr_array_remove_fast (self->websockets, conn))
+    g_object_unref (conn);
+}
+
+static void
+handle_ws (SoupServer              *server,
+           SoupServerMessage       *msg,
+           const char              *path,
+           SoupWebsocketConnection *conn,
+           gpointer                 user_data)
+{
+  PluaApiServer *self = user_data;
+
+  /* Pages send nothing but pings: keep what they may send small. */
+  soup_websocket_connection_set_max_incoming_payload_size (conn, 64 * 1024);
+  soup_websocket_connection_set_keepalive_interval (conn, 30);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_ws_closed), self);
+  g_ptr_array_add (self->websockets, g_object_ref (conn));
+}
+
+static void
+on_output (PluaRuntime   *runtime,
+           const char    *text,
+           guint64        len,
+           PluaApiServer *self)
+{
+  GString *json;
+
+  plua_api_calls_capture (self->calls, text, len);
+  if (self->websockets->len == 0)
+    return;
+  json = g_string_new ("{\"type\":\"output\",\"text\":");
+  plua_api_append_json_string (json, text, len);
+  g_string_append_c (json, '}');
+  for (guint i = 0; i < self->websockets->len; i++)
+    {
+      SoupWebsocketConnection *conn = g_ptr_array_index (self->websockets, i);
+
+      if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_send_text (conn, json->str);
+    }
+  g_string_free (json, TRUE);
+}
+
+/* Public ------------------------------------------------------------------ */
+
+PluaApiServer *
+plua_api_server_new (PluaRuntime *runtime)
+{
+  PluaApiServer *self;
+  const PluaConfig *config;
+
+  g_return_val_if_fail (PLUA_IS_RUNTIME (runtime), NULL);
+
+  self = g_object_new (PLUA_TYPE_API_SERVER, NULL);
+  config = plua_runtime_get_config (runtime);
+  self->runtime = g_object_ref (runtime);
+  self->host = g_strdup (config->api_host != NULL ? config->api_host : "127.0.0.1");
+  self->port = 0;
+  self->max_body = config->api_max_body;
+  if (config->api_token != NULL && config->api_token[0] != '\0')
+    self->token = g_strdup (config->api_token);
+  self->loopback_only = self->token == NULL && is_default_loopback (self->host);
+  return self;
+}
+
+/* The address to listen on: an IP literal, "localhost", or a name. */
+static GInetAddress *
+resolve_host (const char  *host,
+              GError     **error)
+{
+  GInetAddress *address;
+  g_autoptr(GResolver) resolver = NULL;
+  GList *addresses;
+
+  if (g_ascii_strcasecmp (host, "localhost") == 0)
+    return g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  address = g_inet_address_new_from_string (host);
+  if (address != NULL)
+    return address;
+  resolver = g_resolver_get_default ();
+  addresses = g_resolver_lookup_by_name (resolver, host, NULL, error);
+  if (addresses == NULL)
+    return NULL;
+  address = g_object_ref (addresses->data);
+  g_resolver_free_addresses (addresses);
+  return address;
+}
+
+/* Tells Lua the port really listened on (it differs when 0 was asked). */
+static void
+publish_port (PluaApiServer *self)
+{
+  lua_State *L = plua_runtime_get_state (self->runtime);
+  int top = lua_gettop (L);
+  const char *path[] = { "_PY", "config", "runtime_config", "api_config" };
+
+  lua_rawgeti (L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  for (guint i = 0; i < G_N_ELEMENTS (path); i++)
+    {
+      lua_pushstring (L, path[i]);
+      if (lua_rawget (L, -2) != LUA_TTABLE)
+        {
+          lua_settop (L, top);
+          return;
+        }
+    }
+  lua_pushliteral (L, "port");
+  lua_pushinteger (L, self->port);
+  lua_rawset (L, -3);
+  lua_settop (L, top);
+}
+
+/* We accept connections ourselves and hand them to libsoup: its own listener
+ * (3.2) leaks the GSocket of every connection it accepts, while streams given
+ * to soup_server_accept_iostream are freed. */
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source,
+             PluaApiServer     *self)
+{
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+
+  if (self->server == NULL || local == NULL || remote == NULL)
+    return TRUE;   /* the peer is already gone */
+  /* Small JSON answers on a kept-alive connection must not wait for Nagle. */
+  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+  soup_server_accept_iostream (self->server, G_IO_STREAM (connection), local, remote, NULL);
+  return TRUE;
+}
+
+/* libsoup 3.2 keeps a connection alive after a response only while the
+ * server has a listener: give it one nobody can reach, a Unix socket with a
+ * random abstract name (no file, no port). */
+static gboolean
+add_keepalive_listener (SoupServer  *server,
+                        GError     **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autofree char *name = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (socket == NULL)
+    return FALSE;
+  name = g_strdup_printf ("plua-api-%d-%08x%08x", (int) getpid (), g_random_int (), g_random_int ());
+  address = g_unix_socket_address_new_with_type (name, -1, G_UNIX_SOCKET_ADDRESS_ABSTRACT);
+  if (!g_socket_bind (socket, address, FALSE, error) || !g_socket_listen (socket, error))
+    return FALSE;
+  return soup_server_listen_socket (server, socket, 0, error);
+}
+
+gboolean
+plua_api_server_start (PluaApiServer  *self,
+                       GError        **error)
+{
+  const PluaConfig *config;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autofree char *url_host = NULL;
+  guint port;
+  gboolean generated = FALSE;
+
+  g_return_val_if_fail (PLUA_IS_API_SERVER (self), FALSE);
+  g_return_val_if_fail (self->server == NULL, FALSE);
+
+  config = plua_runtime_get_config (self->runtime);
+  port = config->api_port;
+  address = resolve_host (self->host, &local_error);
+  if (address == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("cannot listen on %s: %s"), self->host, local_error->message);
+      return FALSE;
+    }
+
+  socket_address = g_inet_socket_address_new (address, port);
+  self->service = g_socket_service_new ();
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), socket_address,
+                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                      NULL, &bound, &local_error))
+    {
+      g_autofree char *holder = NULL;
+
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE) && port != 0 &&
+          (holder = plua_api_find_port_holder (port)) != NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+                     _("cannot listen on %s port %u: the port is in use by %s"), self->host, port, holder);
+      else if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+                     _("cannot listen on %s port %u: the port is in use"), self->host, port);
+      else
+        g_set_error (error, local_error->domain, local_error->code,
+                     _("cannot listen on %s port %u: %s"), self->host, port, local_error->message);
+      g_clear_object (&self->service);
+      return FALSE;
+    }
+  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  self->server = soup_server_new ("server-header", "plua/" PACKAGE_VERSION " ", NULL);
+  if (!add_keepalive_listener (self->server, error))
+    {
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+      g_clear_object (&self->service);
+      g_clear_object (&self->server);
+      return FALSE;
+    }
+
+  if (self->token == NULL && !is_default_loopback (self->host))
+    {
+      self->token = random_token ();
+      generated = TRUE;
+    }
+  self->loopback_only = self->token == NULL && is_default_loopback (self->host);
+  self->started = g_get_monotonic_time ();
+  self->calls = plua_api_calls_new (self->runtime);
+
+  soup_server_add_early_handler (self->server, NULL, handle_early, self, NULL);
+  soup_server_add_handler (self->server, NULL, handle_request, self, NULL);
+  soup_server_add_early_handler (self->server, "/ws", handle_early, self, NULL);
+  soup_server_add_handler (self->server, "/ws", handle_ws_check, self, NULL);
+  soup_server_add_websocket_handler (self->server, "/ws", NULL, NULL, handle_ws, self, NULL);
+  self->output_id = g_signal_connect (self->runtime, "output", G_CALLBACK (on_output), self);
+  g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
+  g_socket_service_start (self->service);
+  publish_port (self);
+
+  url_host = strchr (self->host, ':') != NULL ? g_strdup_printf ("[%s]", self->host) : g_strdup (self->host);
+  if (generated)
+    g_printerr (_("plua: API access token: %s (send it as “Authorization: Bearer TOKEN”)\n"), self->token);
+  else if (self->token != NULL)
+    g_printerr (_("plua: the API requires the access token given with --api-token or PLUA_API_TOKEN\n"));
+  g_printerr (_("plua: REST API listening on http://%s:%u/\n"), url_host, self->port);
+  g_printerr (_("plua: web REPL at http://%s:%u/web\n"), url_host, self->port);
+  return TRUE;
+}
+
+void
+plua_api_server_stop (PluaApiServer *self)
+{
+  g_return_if_fail (PLUA_IS_API_SERVER (self));
+
+  if (self->service != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->service, self);
+      g_socket_service_stop (self->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+      g_clear_object (&self->service);
+    }
+  if (self->server != NULL)
+    soup_server_disconnect (self->server);
+  close_websockets (self);
+  g_clear_pointer (&self->calls, plua_api_calls_free);
+  g_clear_signal_handler (&self->output_id, self->runtime);
+}
+
+guint
+plua_api_server_get_port (PluaApiServer *self)
+{
+  g_return_val_if_fail (PLUA_IS_API_SERVER (self), 0);
+
+  return self->port;
+}
+
+/* Port holder --------------------------------------------------------------- */
+
+/* The inode of the socket listening on port, from /proc/net/tcp{,6}. */
+static guint64
+find_listening_inode (guint port)
+{
+  const char *tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
+    {
+      g_autofree char *contents = NULL;
+      g_auto(GStrv) lines = NULL;
+
+      if (!g_file_get_contents (tables[t], &contents, NULL, NULL))
+        continue;
+      lines = g_strsplit (contents, "\n", -1);
+      for (guint i = 1; lines[i] != NULL; i++)
+        {
+          unsigned int local_port, state;
+          guint64 inode;
+
+          if (sscanf (lines[i], " %*s %*[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*s %*s %" G_GUINT64_FORMAT,
+                      &local_port, &state, &inode) == 3 &&
+              local_port == port && state == 0x0A && inode != 0)
+            return inode;
+        }
+    }
+  return 0;
+}
+
+char *
+plua_api_find_port_holder (guint port)
+{
+  g_autoptr(GDir) proc = NULL;
+  g_autofree char *wanted = NULL;
+  guint64 inode = find_listening_inode (port);
+  const char *pid;
+
+  if (inode == 0 || (proc = g_dir_open ("/proc", 0, NULL)) == NULL)
+    return NULL;
+  wanted = g_strdup_printf ("socket:[%" G_GUINT64_FORMAT "]", inode);
+  while ((pid = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *fd_path = NULL;
+      g_autoptr(GDir) fds = NULL;
+      const char *fd;
+
+      if (!g_ascii_isdigit (pid[0]))
+        continue;
+      fd_path = g_build_filename ("/proc", pid, "fd", NULL);
+      if ((fds = g_dir_open (fd_path, 0, NULL)) == NULL)
+        continue;   /* another user's process */
+      while ((fd = g_dir_read_name (fds)) != NULL)
+        {
+          g_autofree char *link_path = g_build_filename (fd_path, fd, NULL);
+          g_autofree char *target = g_file_read_link (link_path, NULL);
+
+          if (target != NULL && g_str_equal (target, wanted))
+            {
+              g_autofree char *comm_path = g_build_filename ("/proc", pid, "comm", NULL);
+              g_autofree char *comm = NULL;
+
+              if (g_file_get_contents (comm_path, &comm, NULL, NULL))
+                return g_strdup_printf (_("process %s (%s)"), pid, g_strstrip (comm));
+              return g_strdup_printf (_("process %s"), pid);
+            }
+        }
+    }
+  return NULL;
+}
