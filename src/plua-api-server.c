@@ -15,21 +15,19 @@
 #include "config.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <glib/gi18n.h>
 #include <gio/gio.h>
-#include <gio/gunixsocketaddress.h>
 #include <lauxlib.h>
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 
 #include "plua-api-private.h"
 #include "plua-api-server.h"
+#include "plua-soup-listener.h"
 
 /* Deepest JSON nesting accepted in a request body. */
 #define MAX_BODY_DEPTH 64
@@ -40,7 +38,7 @@ struct _PluaApiServer
 
   PluaRuntime   *runtime;
   SoupServer    *server;
-  GSocketService *service;       /* accepts for server, see on_incoming */
+  PluaSoupListener *listener;
   PluaApiCalls  *calls;
   GPtrArray     *websockets;     /* SoupWebsocketConnection, open ones */
   gulong         output_id;
@@ -746,29 +744,6 @@ plua_api_server_new (PluaRuntime *runtime)
   return self;
 }
 
-/* The address to listen on: an IP literal, "localhost", or a name. */
-static GInetAddress *
-resolve_host (const char  *host,
-              GError     **error)
-{
-  GInetAddress *address;
-  g_autoptr(GResolver) resolver = NULL;
-  GList *addresses;
-
-  if (g_ascii_strcasecmp (host, "localhost") == 0)
-    return g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  address = g_inet_address_new_from_string (host);
-  if (address != NULL)
-    return address;
-  resolver = g_resolver_get_default ();
-  addresses = g_resolver_lookup_by_name (resolver, host, NULL, error);
-  if (addresses == NULL)
-    return NULL;
-  address = g_object_ref (addresses->data);
-  g_resolver_free_addresses (addresses);
-  return address;
-}
-
 /* Tells Lua the port really listened on (it differs when 0 was asked). */
 static void
 publish_port (PluaApiServer *self)
@@ -793,56 +768,13 @@ publish_port (PluaApiServer *self)
   lua_settop (L, top);
 }
 
-/* We accept connections ourselves and hand them to libsoup: its own listener
- * (3.2) leaks the GSocket of every connection it accepts, while streams given
- * to soup_server_accept_iostream are freed. */
-static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source,
-             PluaApiServer     *self)
-{
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-
-  if (self->server == NULL || local == NULL || remote == NULL)
-    return TRUE;   /* the peer is already gone */
-  /* Small JSON answers on a kept-alive connection must not wait for Nagle. */
-  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
-  soup_server_accept_iostream (self->server, G_IO_STREAM (connection), local, remote, NULL);
-  return TRUE;
-}
-
-/* libsoup 3.2 keeps a connection alive after a response only while the
- * server has a listener: give it one nobody can reach, a Unix socket with a
- * random abstract name (no file, no port). */
-static gboolean
-add_keepalive_listener (SoupServer  *server,
-                        GError     **error)
-{
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autofree char *name = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
-  if (socket == NULL)
-    return FALSE;
-  name = g_strdup_printf ("plua-api-%d-%08x%08x", (int) getpid (), g_random_int (), g_random_int ());
-  address = g_unix_socket_address_new_with_type (name, -1, G_UNIX_SOCKET_ADDRESS_ABSTRACT);
-  if (!g_socket_bind (socket, address, FALSE, error) || !g_socket_listen (socket, error))
-    return FALSE;
-  return soup_server_listen_socket (server, socket, 0, error);
-}
-
 gboolean
 plua_api_server_start (PluaApiServer  *self,
                        GError        **error)
 {
   const PluaConfig *config;
   g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(GSocketAddress) socket_address = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GSocketAddress) bound = NULL;
   g_autofree char *url_host = NULL;
   guint port;
   gboolean generated = FALSE;
@@ -852,7 +784,7 @@ plua_api_server_start (PluaApiServer  *self,
 
   config = plua_runtime_get_config (self->runtime);
   port = config->api_port;
-  address = resolve_host (self->host, &local_error);
+  address = plua_soup_resolve_host (self->host, &local_error);
   if (address == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -860,11 +792,9 @@ plua_api_server_start (PluaApiServer  *self,
       return FALSE;
     }
 
-  socket_address = g_inet_socket_address_new (address, port);
-  self->service = g_socket_service_new ();
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), socket_address,
-                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                      NULL, &bound, &local_error))
+  self->server = soup_server_new ("server-header", "plua/" PACKAGE_VERSION " ", NULL);
+  self->listener = plua_soup_listener_new (self->server, address, port, &local_error);
+  if (self->listener == NULL)
     {
       g_autofree char *holder = NULL;
 
@@ -878,18 +808,10 @@ plua_api_server_start (PluaApiServer  *self,
       else
         g_set_error (error, local_error->domain, local_error->code,
                      _("cannot listen on %s port %u: %s"), self->host, port, local_error->message);
-      g_clear_object (&self->service);
-      return FALSE;
-    }
-  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  self->server = soup_server_new ("server-header", "plua/" PACKAGE_VERSION " ", NULL);
-  if (!add_keepalive_listener (self->server, error))
-    {
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-      g_clear_object (&self->service);
       g_clear_object (&self->server);
       return FALSE;
     }
+  self->port = plua_soup_listener_get_port (self->listener);
 
   if (self->token == NULL && !is_default_loopback (self->host))
     {
@@ -906,8 +828,6 @@ plua_api_server_start (PluaApiServer  *self,
   soup_server_add_handler (self->server, "/ws", handle_ws_check, self, NULL);
   soup_server_add_websocket_handler (self->server, "/ws", NULL, NULL, handle_ws, self, NULL);
   self->output_id = g_signal_connect (self->runtime, "output", G_CALLBACK (on_output), self);
-  g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
-  g_socket_service_start (self->service);
   publish_port (self);
 
   url_host = strchr (self->host, ':') != NULL ? g_strdup_printf ("[%s]", self->host) : g_strdup (self->host);
@@ -925,13 +845,7 @@ plua_api_server_stop (PluaApiServer *self)
 {
   g_return_if_fail (PLUA_IS_API_SERVER (self));
 
-  if (self->service != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->service, self);
-      g_socket_service_stop (self->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-      g_clear_object (&self->service);
-    }
+  g_clear_pointer (&self->listener, plua_soup_listener_free);
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   close_websockets (self);

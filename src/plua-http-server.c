@@ -20,11 +20,6 @@
 
 #include <string.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <unistd.h>
-
-#include <gio/gunixsocketaddress.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <lauxlib.h>
@@ -33,6 +28,7 @@
 #include "plua-json.h"
 #include "plua-net.h"
 #include "plua-runtime.h"
+#include "plua-soup-listener.h"
 
 #define SERVER_MT  "plua.http.server"
 #define REQUEST_MT "plua.http.request"
@@ -43,7 +39,7 @@ typedef struct
   PluaRuntime *runtime;
   lua_State   *L;            /* the main state */
   SoupServer  *server;       /* NULL when not listening */
-  GSocketService *service;   /* accepts for it */
+  PluaSoupListener *listener;
   int          handler_ref;
   int          self_ref;     /* keeps the userdata alive while listening */
   char        *address;      /* "host:port" while listening */
@@ -606,9 +602,7 @@ server_close (Server *self)
 {
   if (self->server == NULL)
     return;
-  g_socket_service_stop (self->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-  g_clear_object (&self->service);
+  g_clear_pointer (&self->listener, plua_soup_listener_free);
   soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   g_clear_pointer (&self->address, g_free);
@@ -650,74 +644,6 @@ l_server_new (lua_State *L)
 
 /* The address to bind: numeric addresses as given, "localhost" as
  * 127.0.0.1, other names resolved (blocking, once, at start). */
-static GInetAddress *
-resolve_host (const char  *host,
-              GError     **error)
-{
-  GInetAddress *address;
-  g_autoptr (GResolver) resolver = NULL;
-  GList *list;
-
-  if (g_ascii_strcasecmp (host, "localhost") == 0)
-    return g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  if (strcmp (host, "*") == 0 || *host == '\0')
-    return g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-  address = g_inet_address_new_from_string (host);
-  if (address != NULL)
-    return address;
-  resolver = g_resolver_get_default ();
-  list = g_resolver_lookup_by_name (resolver, host, NULL, error);
-  if (list == NULL)
-    return NULL;
-  address = g_object_ref (list->data);
-  g_resolver_free_addresses (list);
-  return address;
-}
-
-/* Why we accept connections ourselves: libsoup 3.2's own listener leaks the
- * GSocket of every connection it accepts (fixed upstream in 3.3), while
- * connections handed over with soup_server_accept_iostream are freed. */
-static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source,
-             gpointer           user_data)
-{
-  Server *self = user_data;
-  g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-
-  /* Without addresses the peer is already gone: dropping it closes it. */
-  if (self->server == NULL || local == NULL || remote == NULL)
-    return TRUE;
-  /* Small responses on a kept-alive connection must not wait for Nagle. */
-  g_socket_set_option (g_socket_connection_get_socket (connection),
-                       IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
-  soup_server_accept_iostream (self->server, G_IO_STREAM (connection), local, remote, NULL);
-  return TRUE;
-}
-
-/* libsoup 3.2 keeps a connection alive after a response only while the
- * server has a listener of its own. Give it one that nobody connects to: a
- * Unix socket under a random abstract name (no file, no TCP port). */
-static gboolean
-add_keepalive_listener (SoupServer  *server,
-                        GError     **error)
-{
-  g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GSocketAddress) address = NULL;
-  g_autofree char *name = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
-  if (socket == NULL)
-    return FALSE;
-  name = g_strdup_printf ("plua-http-%d-%08x%08x", (int) getpid (), g_random_int (), g_random_int ());
-  address = g_unix_socket_address_new_with_type (name, -1, G_UNIX_SOCKET_ADDRESS_ABSTRACT);
-  if (!g_socket_bind (socket, address, FALSE, error) || !g_socket_listen (socket, error))
-    return FALSE;
-  return soup_server_listen_socket (server, socket, 0, error);
-}
-
 static gboolean
 server_listen (Server      *self,
                const char  *host,
@@ -725,38 +651,24 @@ server_listen (Server      *self,
                GError     **error)
 {
   g_autoptr (GInetAddress) inet = NULL;
-  g_autoptr (GSocketAddress) address = NULL;
-  g_autoptr (GSocketAddress) bound = NULL;
-  g_autoptr (GSocketService) service = NULL;
   g_autoptr (SoupServer) server = NULL;
   g_autofree char *ip = NULL;
 
-  inet = resolve_host (host, error);
+  inet = plua_soup_resolve_host (host, error);
   if (inet == NULL)
     return FALSE;
-  address = g_inet_socket_address_new (inet, port);
-  service = g_socket_service_new ();
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), address,
-                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                      NULL, &bound, error))
+  server = soup_server_new ("server-header", "plua/" PACKAGE_VERSION " ", NULL);
+  self->listener = plua_soup_listener_new (server, inet, port, error);
+  if (self->listener == NULL)
     return FALSE;
 
-  server = soup_server_new ("server-header", "plua/" PACKAGE_VERSION " ", NULL);
-  if (!add_keepalive_listener (server, error))
-    {
-      g_socket_listener_close (G_SOCKET_LISTENER (service));
-      return FALSE;
-    }
-  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  self->port = plua_soup_listener_get_port (self->listener);
   ip = g_inet_address_to_string (inet);
   self->address = g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6
                   ? g_strdup_printf ("[%s]:%u", ip, self->port)
                   : g_strdup_printf ("%s:%u", ip, self->port);
   soup_server_add_handler (server, NULL, handle_request, self, NULL);
   self->server = g_steal_pointer (&server);
-  g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), self);
-  g_socket_service_start (service);
-  self->service = g_steal_pointer (&service);
   return TRUE;
 }
 

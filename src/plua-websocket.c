@@ -26,13 +26,13 @@
 
 #include <string.h>
 
-#include <gio/gnetworking.h>
 #include <glib.h>
 #include <lauxlib.h>
 #include <libsoup/soup.h>
 
 #include "plua-net.h"
 #include "plua-runtime.h"
+#include "plua-soup-listener.h"
 
 #define CLIENT_MT "plua.WebSocketConnection"
 #define SERVER_MT "plua.WebSocketServer"
@@ -722,7 +722,7 @@ struct _WsServer
   PluaRuntime *runtime;
   lua_State   *L;              /* the main state, never a coroutine */
   SoupServer  *soup;
-  GSocketService *service;     /* accepts for soup (see server_bind) */
+  PluaSoupListener *listener;
   GHashTable  *peers;          /* id → WsPeer*, until each is closed */
   lua_Integer  next_id;
   gboolean     running;        /* listening; holds PLUA_PENDING_SERVER */
@@ -869,76 +869,20 @@ on_other_path (SoupServer        *soup,
   soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
 }
 
-/* Resolves host for listening: an address literal, "localhost" (IPv4
- * loopback, as the original did) or a name, resolved once, blocking. */
-static GInetAddress *
-resolve_host (const char  *host,
-              GError     **error)
-{
-  GInetAddress *address = g_inet_address_new_from_string (host);
-  g_autoptr (GResolver) resolver = NULL;
-  GList *addresses;
-
-  if (address != NULL)
-    return address;
-  if (g_ascii_strcasecmp (host, "localhost") == 0)
-    return g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  resolver = g_resolver_get_default ();
-  addresses = g_resolver_lookup_by_name (resolver, host, NULL, error);
-  if (addresses == NULL)
-    return NULL;
-  address = g_object_ref (addresses->data);
-  g_resolver_free_addresses (addresses);
-  return address;
-}
-
-static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source,
-             gpointer           user_data)
-{
-  WsServer *s = user_data;
-  g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  g_autoptr (GError) error = NULL;
-
-  /* Small messages should leave at once. */
-  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY,
-                       TRUE, NULL);
-  if (!soup_server_accept_iostream (s->soup, G_IO_STREAM (connection), local, remote, &error))
-    plua_runtime_debug (s->runtime, "websocket server: %s", error->message);
-  return TRUE;
-}
-
-/* Listens with a GSocketService of our own and hands each connection to
- * libsoup: libsoup 3.2's own listener (soup_server_listen) leaks one GSocket
- * per accepted connection. */
 static gboolean
 server_bind (WsServer    *s,
              const char  *host,
              guint16      port,
              GError     **error)
 {
-  g_autoptr (GInetAddress) address = NULL;
-  g_autoptr (GSocketAddress) socket_address = NULL;
-  g_autoptr (GSocketAddress) effective = NULL;
+  g_autoptr (GInetAddress) address = plua_soup_resolve_host (host, error);
 
-  address = resolve_host (host, error);
   if (address == NULL)
     return FALSE;
-  socket_address = g_inet_socket_address_new (address, port);
-  s->service = g_socket_service_new ();
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (s->service), socket_address,
-                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
-                                      &effective, error))
-    {
-      g_clear_object (&s->service);
-      return FALSE;
-    }
-  s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-  g_signal_connect (s->service, "incoming", G_CALLBACK (on_incoming), s);
-  g_socket_service_start (s->service);
+  s->listener = plua_soup_listener_new (s->soup, address, port, error);
+  if (s->listener == NULL)
+    return FALSE;
+  s->port = plua_soup_listener_get_port (s->listener);
   return TRUE;
 }
 
@@ -946,13 +890,7 @@ server_bind (WsServer    *s,
 static void
 server_unbind (WsServer *s)
 {
-  if (s->service != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (s->service, s);
-      g_socket_service_stop (s->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (s->service));
-      g_clear_object (&s->service);
-    }
+  g_clear_pointer (&s->listener, plua_soup_listener_free);
   soup_server_disconnect (s->soup);
 }
 
