@@ -34,6 +34,9 @@ end
 -- locals do not), then the script. It runs in one coroutine, so a fragment
 -- that sleeps delays what follows it, in command-line order.
 function PY._run_main(fragments, script)
+  -- --fibaro: the QuickApp emulator replaces the hooks before anything runs.
+  local rc = PY.config and PY.config.runtime_config
+  if rc and rc.fibaro then require("fibaro") end
   for _, code in ipairs(fragments) do
     local chunk, err = load(code, "=(command line)")
     if not chunk then error(err, 0) end

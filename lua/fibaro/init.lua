@@ -1,0 +1,389 @@
+-- fibaro/init.lua: plua's Fibaro HC3 QuickApp emulator (`plua --fibaro`).
+-- Loaded before the script; replaces _PY.main_file_hook (the main file and
+-- every further .lua script argument become QuickApps), _PY.fibaro_api_hook
+-- (/api/* answered by the offline store) and _PY.get_quickapps/get_quickapp.
+
+local S = require("fibaro.store")
+local R = require("fibaro.rest")
+local sdk = require("fibaro.sdk")
+local log = require("fibaro.log")
+
+local E = { store = S, rest = R, sdk = sdk, quickApps = {} }
+local array = json.array
+
+local function basename(path) return path:match("([^/]*)$") end
+local function dirname(path) return path:match("^(.*)/[^/]*$") or "." end
+local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
+
+------------------------------------------------------------------ directives
+
+local KNOWN = {
+  name = "text", type = "text", id = "integer", var = "var", file = "file", u = "lua",
+  interfaces = "lua", description = "text", debug = "flags", offline = "boolean",
+  proxy = "text", proxy_port = "number", proxyupdate = "text", save = "text", state = "text",
+  time = "text", project = "integer", latitude = "number", longitude = "number", uid = "text",
+  manufacturer = "text", model = "text", role = "text", breakonload = "boolean", nop = "text",
+}
+
+local function luaValue(expr, where)
+  local chunk, err = load("return " .. expr, "=" .. where, "t",
+    setmetatable({}, { __index = _G }))
+  if not chunk then error(where .. ": malformed value: " .. err:gsub("^[^:]*:%d+: ", ""), 0) end
+  local ok, v = pcall(chunk)
+  if not ok then error(where .. ": bad value: " .. tostring(v):gsub("^[^:]*:%d+: ", ""), 0) end
+  return v
+end
+
+local function parseTime(text, where)
+  local y, mo, d, h, mi, s = text:match("^(%d%d%d%d)[-/](%d%d?)[-/](%d%d?)[ T](%d%d?):(%d%d):?(%d*)$")
+  if not y then
+    h, mi, s = text:match("^(%d%d?):(%d%d):?(%d*)$")
+    if not h then error(where .. ": malformed time '" .. text .. "' (YYYY-MM-DD HH:MM[:SS] or HH:MM[:SS])", 0) end
+    local today = os.date("*t")
+    y, mo, d = today.year, today.month, today.day
+  end
+  return os.time({ year = tonumber(y), month = tonumber(mo), day = tonumber(d),
+    hour = tonumber(h), min = tonumber(mi), sec = tonumber(s) or 0 })
+end
+
+-- Reads the header directives of `src` (file name `fname` for messages).
+function E.parseHeaders(src, fname, qadir)
+  local h = { vars = {}, files = {}, ui = {}, interfaces = {}, debug = {} }
+  local lineno = 0
+  for line in (src .. "\n"):gmatch("([^\n]*)\n") do
+    lineno = lineno + 1
+    line = line:gsub("\r$", "")
+    if line:match("^%-%-ENDOFHEADERS") or line:match("^%-%-%s*%-+%s*EOH%s*%-+") then break end
+    if line:match("^%-%-%%%%") then
+      local where = fname .. ":" .. lineno
+      local key, sep, value = line:match("^%-%-%%%%([%w_]+)%s*([:=])(.*)$")
+      if not key then error(where .. ": malformed directive (expected --%%key:value)", 0) end
+      value = trim(value)
+      local kind = KNOWN[key]
+      if kind == nil then
+        log.warn("%s: unknown header key '%s' - ignored", where, key)
+      else
+        if kind == "text" or kind == "integer" or kind == "number" or kind == "boolean" or kind == "file" then
+          value = trim(value:gsub("%s+%-%-.*$", ""))
+        end
+        if value == "" and kind ~= "text" then error(where .. ": missing value for '" .. key .. "'", 0) end
+        if kind == "text" then
+          h[key] = value
+        elseif kind == "integer" or kind == "number" then
+          local n = tonumber(value)
+          if not n or (kind == "integer" and (not math.tointeger(n) or n <= 0)) then
+            error(where .. ": " .. key .. " must be a " .. (kind == "integer" and "positive integer" or "number")
+              .. ", got '" .. value .. "'", 0)
+          end
+          h[key] = kind == "integer" and math.tointeger(n) or n
+        elseif kind == "boolean" then
+          if value ~= "true" and value ~= "false" then
+            error(where .. ": " .. key .. " must be true or false, got '" .. value .. "'", 0)
+          end
+          h[key] = value == "true"
+        elseif kind == "var" then
+          -- --%%var:name=expr (current) or --%%var=name:expr (old)
+          local name, expr = value:match("^([%a_][%w_]*)%s*=%s*(.+)$")
+          if not name or sep == "=" then
+            local n2, e2 = value:match("^([%a_][%w_]*)%s*:%s*(.+)$")
+            if n2 then name, expr = n2, e2 end
+          end
+          if not name then error(where .. ": malformed var (expected --%%var:name=<Lua value>)", 0) end
+          h.vars[#h.vars + 1] = { name = name, value = luaValue(expr, where) }
+        elseif kind == "file" then
+          local path, name = value:match("^([^,]+),%s*([%w_%.%-]+)$")
+          path = trim(path or value)
+          if path:sub(1, 1) == "$" then
+            local found = package.searchpath(path:sub(2), package.path)
+            if not found then error(where .. ": module " .. path:sub(2) .. " not found on package.path", 0) end
+            path = found
+          elseif not _PY.fileExist(path) and _PY.fileExist(qadir .. "/" .. path) then
+            path = qadir .. "/" .. path
+          end
+          if not _PY.fileExist(path) then error(where .. ": file " .. path .. " not found", 0) end
+          name = name or basename(path):gsub("%.lua$", "")
+          h.files[#h.files + 1] = { path = path, name = name }
+        elseif kind == "flags" then
+          if value == "true" or value == "false" then h.debug.all = value == "true"
+          else
+            for k, v in value:gmatch("([%w_]+)%s*=%s*([%w_]+)") do h.debug[k] = v == "true" end
+          end
+        elseif key == "u" then
+          local row = luaValue(value, where)
+          if type(row) ~= "table" then error(where .. ": a UI row must be a Lua table", 0) end
+          h.ui[#h.ui + 1] = row
+        elseif key == "interfaces" then
+          local list = luaValue(value, where)
+          if type(list) ~= "table" then error(where .. ": interfaces must be a Lua list of names", 0) end
+          for _, i in ipairs(list) do h.interfaces[#h.interfaces + 1] = tostring(i) end
+        end
+        if key == "type" and not S.deviceTypes()[value] then
+          error(where .. ": unknown device type '" .. value .. "'", 0)
+        end
+        if key == "time" then h.timeValue = parseTime(value, where) end
+      end
+    end
+  end
+  return h
+end
+
+------------------------------------------------------------------ UI rows
+
+-- --%%u rows → viewLayout, uiView and uiCallbacks. Event types per element:
+-- button onReleased (also onLongPressDown/onLongPressReleased), switch
+-- onReleased, slider onChanged, select/multi onToggled. A callback is named
+-- in the row (onReleased='turnOn'); without one the element has none.
+local ELEMENTS = { button = { "onReleased", "onLongPressDown", "onLongPressReleased" },
+  switch = { "onReleased" }, slider = { "onChanged" }, select = { "onToggled" },
+  multi = { "onToggled" }, label = {} }
+
+local function buildUI(rows)
+  local items, callbacks, uiView = array(), array(), array()
+  for _, row in ipairs(rows) do
+    local elements = row[1] and row or { row }
+    local comps = array()
+    for _, e in ipairs(elements) do
+      local kind, name
+      for k in pairs(ELEMENTS) do if e[k] then kind, name = k, e[k] end end
+      if kind then
+        local c = { name = name, type = kind == "multi" and "select" or kind, visible = true,
+          style = { weight = string.format("%.2f", 1 / #elements) }, text = e.text or "" }
+        if kind == "slider" then c.min, c.max, c.step, c.value = tostring(e.min or 0), tostring(e.max or 100), tostring(e.step or 1), tostring(e.value or 0) end
+        if kind == "select" or kind == "multi" then
+          c.options = e.options or array()
+          c.selectionType = kind == "multi" and "multi" or "single"
+        end
+        if kind == "switch" then c.value = tostring(e.value == true) end
+        comps[#comps + 1] = c
+        for _, ev in ipairs(ELEMENTS[kind]) do
+          if e[ev] or ev == ELEMENTS[kind][1] then
+            callbacks[#callbacks + 1] = { name = name, eventType = ev, callback = e[ev] or "" }
+          end
+        end
+      end
+    end
+    items[#items + 1] = { type = "horizontal", components = comps, style = { weight = "1.2" } }
+    uiView[#uiView + 1] = { type = "horizontal", components = S.deepcopy(comps) }
+  end
+  return items, callbacks, uiView
+end
+
+------------------------------------------------------------------ state file
+
+local statePath
+local function saveState()
+  if not statePath then return end
+  local ok, text = pcall(json.encode, S.snapshot(), { indent = true })
+  if ok then pcall(_PY.writeFile, statePath, text .. "\n") end
+end
+E.saveState = saveState
+
+local saveTimer
+local function scheduleSave()
+  if statePath and not saveTimer then
+    saveTimer = setTimeout(function() saveTimer = nil; saveState() end, 300)
+  end
+end
+
+-- Saved once more when the Lua state closes at the end of the run.
+E.finalizer = setmetatable({}, { __gc = function() saveState() end })
+
+local function useState(path)
+  if statePath then return end
+  statePath = path
+  if _PY.fileExist(path) then
+    local ok, state = pcall(function() return json.decode(_PY.readFile(path)) end)
+    if not ok or type(state) ~= "table" then error("state file " .. path .. ": not valid JSON", 0) end
+    S.load(state)
+  end
+  S.onDirty = scheduleSave
+end
+
+------------------------------------------------------------------ QuickApps
+
+local function fqa(qa)
+  local dev = S.devices[qa.id]
+  local p = dev.properties
+  local files = array()
+  for _, f in ipairs(qa.files) do
+    files[#files + 1] = { name = f.name, isMain = f.isMain, isOpen = false, type = "lua", content = f.content }
+  end
+  return { name = dev.name, type = dev.type, apiVersion = "1.3",
+    initialProperties = { viewLayout = p.viewLayout, uiView = p.uiView, uiCallbacks = p.uiCallbacks,
+      quickAppVariables = p.quickAppVariables, typeTemplateInitialized = true,
+      userDescription = p.userDescription or "" },
+    initialInterfaces = dev.interfaces, files = files }
+end
+
+-- Runs the QuickApp's files in a fresh environment, then constructs it.
+local function start(qa)
+  for ref in pairs(qa.timers or {}) do clearTimeout(ref) end
+  qa.obj = nil
+  local env = sdk.newEnv(qa)
+  qa.env = env
+  for _, f in ipairs(qa.files) do
+    local chunk, err = load(f.content, "=" .. f.chunkname, "t", env)
+    if not chunk then
+      log.line("ERROR", env.__TAG, err)
+      return false
+    end
+    if not qa.protect(chunk) then return false end
+  end
+  local QuickApp = rawget(env, "QuickApp")
+  local ok, obj = qa.protect(function() return QuickApp(S.devices[qa.id]) end)
+  if ok then
+    env.quickApp = obj
+    qa.obj = obj
+  end
+  qa.started = true
+  return ok
+end
+
+-- Reads a QuickApp file, creates (or re-uses) its device and queues its start.
+function E.loadQuickApp(path, src, h)
+  src = src or _PY.readFile(path)
+  local fname = basename(path)
+  h = h or E.parseHeaders(src, fname, dirname(path))
+  if h.state then useState(h.state) end
+  if h.timeValue then
+    S.offset = h.timeValue - os.time()
+    S.updateSun()
+  end
+  if h.latitude or h.longitude then
+    S.location.latitude = h.latitude or S.location.latitude
+    S.location.longitude = h.longitude or S.location.longitude
+    S.updateSun()
+  end
+  if h.proxy then log.warn("%s: --%%%%proxy is not supported: the QuickApp runs offline", fname) end
+  local id = h.id
+  if id and E.quickApps[id] then error(fname .. ": QuickApp id " .. id .. " is already used by " .. E.quickApps[id].file, 0) end
+  local items, callbacks, uiView = buildUI(h.ui)
+  local vars = array()
+  for _, v in ipairs(h.vars) do vars[#vars + 1] = { name = v.name, value = v.value } end
+  local name = h.name or fname:gsub("%.lua$", "")
+  local dtype = h.type or "com.fibaro.binarySwitch"
+  local dev = id and S.devices[id]
+  if dev and dev.type ~= dtype then S.removeDevice(id); dev = nil end
+  if not dev then
+    local err
+    dev, err = S.newDevice({ id = id, name = name, type = dtype, interfaces = h.interfaces })
+    if not dev then error(fname .. ": " .. err, 0) end
+  else
+    dev.name = name
+    R.interfaces("add", id, h.interfaces)
+  end
+  id = dev.id
+  local p = dev.properties
+  p.quickAppVariables = vars
+  p.uiCallbacks = callbacks
+  p.uiView = uiView
+  p.viewLayout["$jason"].body.sections.items = items
+  if h.description then p.userDescription = h.description end
+  for _, k in ipairs({ "manufacturer", "model" }) do if h[k] then p[k] = h[k] end end
+  if h.role then p.deviceRole = h.role end
+  if h.uid then p.quickAppUuid = h.uid end
+
+  local qa = { id = id, file = path, name = name, headers = h, files = {}, timers = {} }
+  for _, f in ipairs(h.files) do
+    qa.files[#qa.files + 1] = { name = f.name, content = _PY.readFile(f.path),
+      chunkname = basename(f.path), isMain = false }
+  end
+  qa.files[#qa.files + 1] = { name = "main", content = src, chunkname = fname, isMain = true }
+  qa.fqa = function() return fqa(qa) end
+  qa.deliverAction = function(did, action, args)
+    sdk.post(function()
+      local obj = qa.obj
+      if not obj then return log.line("WARNING", "QUICKAPP" .. id, "QuickApp not running - action " .. action .. " ignored") end
+      qa.protect(obj.onAction, obj, did, { deviceId = did, actionName = action, args = args })
+    end)
+  end
+  qa.deliverUIEvent = function(did, event)
+    sdk.post(function()
+      local obj = qa.obj
+      if obj then qa.protect(obj.onUIEvent, obj, did, event) end
+    end)
+  end
+  qa.restart = function() sdk.post(function() start(qa) end) end
+  qa.fileList = function() return E.filesOf(qa) end
+  S.owners[id] = qa
+  for cid, d in pairs(S.devices) do if d.parentId == id then S.owners[cid] = qa end end
+  E.quickApps[id] = qa
+  if h.save then
+    local ok, text = pcall(json.encode, fqa(qa), { indent = true })
+    if ok then _PY.writeFile(h.save, text .. "\n") end
+  end
+  sdk.post(function() start(qa) end)
+  return qa
+end
+
+S.onRemoved = function(id)
+  S.owners[id] = nil
+  local qa = E.quickApps[id]
+  if qa then
+    for ref in pairs(qa.timers) do clearTimeout(ref) end
+    qa.obj = nil
+    E.quickApps[id] = nil
+  end
+end
+
+-- The files list of /api/quickApp/{id}/files.
+function E.filesOf(qa)
+  local list = array()
+  for _, f in ipairs(qa.files) do
+    list[#list + 1] = { name = f.name, type = "lua", isMain = f.isMain, isOpen = false, content = f.content }
+  end
+  return list
+end
+
+------------------------------------------------------------------ hooks
+
+function E.install()
+  local PY = _PY
+  local env = PY.getenv and PY.getenv("PLUA_FIBARO_STATE")
+  if env and env ~= "" then useState(env) end
+  PY.main_file_hook = function(filename)
+    -- further QuickApps: script arguments naming .lua files (found as given
+    -- or next to the main file)
+    local list = { filename }
+    for _, a in ipairs(arg or {}) do
+      if type(a) == "string" and a:match("%.lua$") then
+        if not _PY.fileExist(a) and _PY.fileExist(dirname(filename) .. "/" .. a) then
+          a = dirname(filename) .. "/" .. a
+        end
+        list[#list + 1] = a
+      end
+    end
+    -- check every header first: an error stops the run before any QA starts
+    local parsed = {}
+    for i, f in ipairs(list) do
+      local src = _PY.readFile(f)
+      parsed[i] = { src = src, headers = E.parseHeaders(src, basename(f), dirname(f)) }
+    end
+    for i, f in ipairs(list) do E.loadQuickApp(f, parsed[i].src, parsed[i].headers) end
+  end
+  PY.fibaro_api_hook = function(method, path, data)
+    return R.rest(method, path, data)
+  end
+  -- routes the HC3 has but its published descriptions lack (/api/callAction,
+  -- /api/plugins/{id}/variables ...) reach the hook instead of a 404; the
+  -- store answers what it does not emulate with 501.
+  PY.fibaro_api_unknown_routes = true
+  PY.get_quickapps = function()
+    local list = {}
+    for id, qa in pairs(E.quickApps) do
+      local d = S.devices[id]
+      list[#list + 1] = { id = id, name = d and d.name or qa.name, type = d and d.type, file = qa.file }
+    end
+    table.sort(list, function(a, b) return a.id < b.id end)
+    return list
+  end
+  PY.get_quickapp = function(id)
+    local qa = E.quickApps[tonumber(id)]
+    if not qa then return nil end
+    return { device = S.devices[qa.id], view = S.views[qa.id] or {}, file = qa.file }
+  end
+  E.installed = true
+end
+
+E.install()
+return E

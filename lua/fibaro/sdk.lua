@@ -1,0 +1,568 @@
+-- fibaro/sdk.lua: the HC3 QuickApp SDK, built once per QuickApp into that
+-- QuickApp's own environment: class, QuickAppBase/QuickApp/QuickAppChild,
+-- fibaro.*, hub, api.*, plugin.*, net, json, timers, os, print, mqtt.
+
+local S = require("fibaro.store")
+local R = require("fibaro.rest")
+local log = require("fibaro.log")
+
+local M = {}
+local array = json.array
+local unpack = table.unpack
+
+------------------------------------------------------------------ task queue
+
+-- Actions, UI events and QuickApp starts are queued and run one after the
+-- other on the next loop turn, each in its own coroutine (so it may sleep),
+-- like the box posting them to the QuickApp's thread: a fibaro.call never
+-- runs the target inside the caller.
+local queue, qhead, qtail = {}, 1, 0
+local scheduled = false
+
+local function drain()
+  local n = 0
+  while qhead <= qtail and n < 20000 do
+    local task = queue[qhead]
+    queue[qhead] = nil
+    qhead = qhead + 1
+    n = n + 1
+    local co = coroutine.create(task)
+    local ok, e = coroutine.resume(co)
+    if not ok then io.stderr:write("plua fibaro: task failed: ", tostring(e), "\n") end
+  end
+  if qhead <= qtail then setTimeout(drain, 0) else scheduled = false end
+end
+
+function M.post(task)
+  qtail = qtail + 1
+  queue[qtail] = task
+  if not scheduled then
+    scheduled = true
+    setTimeout(drain, 0)
+  end
+end
+
+------------------------------------------------------------------ helpers
+
+local function errmsg(e) return tostring(e) end
+
+-- The read-only fallback of every QuickApp environment: the standard library
+-- and plua's globals. Library tables are copied per QuickApp, so a QA that
+-- changes string.* or math.* changes only its own.
+local LIBS = { "string", "table", "math", "coroutine", "utf8", "io", "debug" }
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+------------------------------------------------------------------ class
+
+local METAMETHODS = { "__tostring", "__eq", "__lt", "__le", "__add", "__sub", "__mul", "__div",
+  "__mod", "__unm", "__concat", "__len", "__call", "__close" }
+
+-- Default tostring functions, so a subclass keeps its own default but
+-- inherits a parent's custom __tostring.
+local defaultToString = setmetatable({}, { __mode = "k" })
+
+local function makeClass(env)
+  return function(name)
+    if type(name) ~= "string" then error("class name must be a string", 2) end
+    local cls = {}
+    cls.__index = cls
+    local dts = function() return "object " .. name end
+    defaultToString[dts] = true
+    cls.__tostring = dts
+    local meta = {
+      __call = function(c, ...)
+        local obj = setmetatable({}, c)
+        local init = c.__init
+        if init then init(obj, ...) end
+        return obj
+      end,
+      __tostring = function() return "class " .. name end,
+    }
+    setmetatable(cls, meta)
+    rawset(env, name, cls)
+    return function(parent)
+      if type(parent) ~= "table" then error("class " .. name .. ": base class expected", 2) end
+      meta.__index = parent
+      -- Lua looks metamethods up raw: copy the parent's
+      for _, mm in ipairs(METAMETHODS) do
+        local pm = rawget(parent, mm)
+        if pm ~= nil and not defaultToString[pm] then rawset(cls, mm, pm) end
+      end
+      return cls
+    end
+  end
+end
+
+------------------------------------------------------------------ the SDK
+
+-- qa: the loader's record {id, name, device, files, timers, ...}.
+function M.newEnv(qa)
+  local env = {}
+  local G = _G
+  for _, lib in ipairs(LIBS) do env[lib] = copy(G[lib]) end
+  setmetatable(env, { __index = G })
+  env._G = env
+  env.__TAG = "QUICKAPP" .. qa.id
+  local function tag() return rawget(env, "__TAG") or ("QUICKAPP" .. qa.id) end
+
+  -- Runs QuickApp code; an error is logged the way the box logs it and the
+  -- QuickApp goes on. Returns ok, results.
+  local function protect(fn, ...)
+    local res = table.pack(xpcall(fn, errmsg, ...))
+    if not res[1] then log.line("ERROR", tag(), tostring(res[2])) end
+    return unpack(res, 1, res.n)
+  end
+  qa.protect = protect
+
+  -- Wraps callbacks handed to net/timers so their errors are logged too.
+  local function guard(fn, handler)
+    return function(...)
+      local res = table.pack(xpcall(fn, errmsg, ...))
+      if not res[1] then
+        if handler then protect(handler, res[2]) else log.line("ERROR", tag(), tostring(res[2])) end
+      end
+      return unpack(res, 2, res.n)
+    end
+  end
+
+  ---------------------------------------------------------------- timers
+  qa.timers = {}
+  local function addTimer(kind, fn, ms, handler)
+    if type(fn) ~= "function" then error("bad argument to " .. kind .. " (function expected)", 3) end
+    local ref
+    local g = guard(fn, handler)
+    if kind == "setInterval" then
+      ref = setInterval(g, ms)
+      qa.timers[ref] = true
+    else
+      ref = setTimeout(function() qa.timers[ref] = nil; g() end, ms)
+      qa.timers[ref] = true
+    end
+    return ref
+  end
+  local function clear(ref)
+    if ref ~= nil then
+      qa.timers[ref] = nil
+      clearTimeout(ref)
+    end
+  end
+  env.setTimeout = function(fn, ms) return addTimer("setTimeout", fn, ms) end
+  env.setInterval = function(fn, ms) return addTimer("setInterval", fn, ms) end
+  env.clearTimeout = clear
+  env.clearInterval = clear
+
+  ---------------------------------------------------------------- print, os, json
+  env.print = function(...) log.log("DEBUG", tag(), ...) end
+  local os_ = copy(os)
+  os_.time = function(t) if t then return os.time(t) end return S.now() end
+  os_.date = function(fmt, t) return os.date(fmt, t or S.now()) end
+  env.os = os_
+  env.json = json
+  env.class = makeClass(env)
+
+  ---------------------------------------------------------------- api
+  local api = {}
+  local function call(method, path, body)
+    if type(path) ~= "string" then error("api." .. method:lower() .. ": path must be a string", 3) end
+    if not path:match("^/api/") then path = "/api" .. (path:sub(1, 1) == "/" and "" or "/") .. path end
+    if body ~= nil then body = S.jsoncopy(body) end
+    local data, status = R.handle(method, path, body)
+    return S.jsoncopy(data), status or 200
+  end
+  function api.get(path) return call("GET", path) end
+  function api.post(path, data) return call("POST", path, data) end
+  function api.put(path, data) return call("PUT", path, data) end
+  function api.delete(path) return call("DELETE", path) end
+  env.api = api
+
+  ---------------------------------------------------------------- fibaro
+  local fibaro = {}
+  for _, level in ipairs({ "debug", "trace", "warning", "error" }) do
+    local LEVEL = level:upper()
+    fibaro[level] = function(t, ...) log.log(LEVEL, t, ...) end
+  end
+  function fibaro.get(id, prop)
+    local d = S.devices[id]
+    if not d then return nil end
+    local v = d.properties[prop]
+    if v == nil then return nil end
+    return S.jsoncopy(v), d.modified
+  end
+  function fibaro.getValue(id, prop) return (fibaro.get(id, prop)) end
+  function fibaro.getType(id) local d = S.devices[id]; return d and d.type end
+  function fibaro.getName(id) local d = S.devices[id]; return d and d.name end
+  function fibaro.getRoomID(id) local d = S.devices[id]; return d and d.roomID end
+  function fibaro.getSectionID(id)
+    local d = S.devices[id]
+    local r = d and S.rooms[d.roomID]
+    return r and r.sectionID
+  end
+  function fibaro.getRoomName(roomID) local r = S.rooms[roomID]; return r and r.name end
+  function fibaro.getRoomNameByDeviceID(id)
+    local d = S.devices[id]
+    return d and fibaro.getRoomName(d.roomID)
+  end
+  function fibaro.getDevicesID(filter)
+    filter = filter or {}
+    local ids = {}
+    for id, d in pairs(S.devices) do
+      local ok = true
+      for k, v in pairs(filter) do
+        if k == "properties" then
+          for pk, pv in pairs(v) do
+            if pv == "nil" then ok = ok and d.properties[pk] ~= nil
+            else ok = ok and d.properties[pk] == pv end
+          end
+        elseif k == "interfaces" then
+          for _, i in ipairs(v) do
+            local found = false
+            for _, di in ipairs(d.interfaces) do if di == i then found = true end end
+            ok = ok and found
+          end
+        elseif k == "isTypeOf" then
+          ok = ok and (d.type == v or d.baseType == v)
+        else
+          ok = ok and d[k] == v
+        end
+      end
+      if ok then ids[#ids + 1] = id end
+    end
+    table.sort(ids)
+    return ids
+  end
+  function fibaro.getIds(devices)
+    local ids = {}
+    for _, d in ipairs(devices or {}) do if type(d) == "table" and d.id then ids[#ids + 1] = d.id end end
+    return ids
+  end
+  function fibaro.call(ids, action, ...)
+    if type(action) ~= "string" then error("fibaro.call: action name expected", 2) end
+    local args = array({ ... })
+    if type(ids) == "table" then
+      for _, id in ipairs(ids) do S.action(id, action, args) end
+    else
+      S.action(tonumber(ids), action, args)
+    end
+  end
+  fibaro.callhc3 = fibaro.call
+  function fibaro.callGroupAction(action, data)
+    local ids = fibaro.getDevicesID(type(data) == "table" and data.filters == nil and data or {})
+    if type(data) == "table" and data.filters then
+      ids = {}
+      for _, f in ipairs(data.filters) do
+        if f.filter == "deviceID" then for _, id in ipairs(f.value or {}) do ids[#ids + 1] = id end end
+      end
+    end
+    local args = type(data) == "table" and data.args or {}
+    for _, id in ipairs(ids) do S.action(id, action, array(S.deepcopy(args))) end
+    return ids
+  end
+  function fibaro.alert(kind, ids, text)
+    log.line("TRACE", "ALERT", string.format("%s to %s: %s", tostring(kind),
+      table.concat(type(ids) == "table" and ids or { tostring(ids) }, ","), tostring(text)))
+    S.emit("AlertEvent", { type = kind, users = ids, message = text })
+  end
+  function fibaro.alarm(a, b)
+    if type(a) == "number" then
+      return call(b == "disarm" and "DELETE" or "POST", "/alarms/v1/partitions/" .. a .. "/actions/arm")
+    end
+    return call(a == "disarm" and "DELETE" or "POST", "/alarms/v1/partitions/actions/arm")
+  end
+  function fibaro.__houseAlarm(action) return fibaro.alarm(action) end
+  function fibaro.getPartitions() return (call("GET", "/alarms/v1/partitions")) end
+  function fibaro.getPartition(id) return (call("GET", "/alarms/v1/partitions/" .. id)) end
+  function fibaro.getPartitionArmState(id)
+    local p = S.partitions[id]
+    return p and (p.armed and "armed" or "disarmed")
+  end
+  function fibaro.getHomeArmState()
+    local armed, total = 0, 0
+    for _, p in pairs(S.partitions) do total = total + 1; if p.armed then armed = armed + 1 end end
+    if armed == 0 then return "disarmed" elseif armed == total then return "armed" end
+    return "partially_armed"
+  end
+  function fibaro.isPartitionBreached(id) local p = S.partitions[id]; return p ~= nil and p.breached end
+  function fibaro.isHomeBreached()
+    for _, p in pairs(S.partitions) do if p.breached then return true end end
+    return false
+  end
+  function fibaro.scene(action, ids)
+    if action ~= "execute" and action ~= "kill" then error("fibaro.scene: 'execute' or 'kill' expected", 2) end
+    for _, id in ipairs(type(ids) == "table" and ids or { ids }) do
+      call("POST", "/scenes/" .. id .. "/" .. action)
+    end
+  end
+  function fibaro.profile(action, id)
+    if action ~= "activateProfile" then error("fibaro.profile: 'activateProfile' expected", 2) end
+    return call("POST", "/profiles/activeProfile/" .. id)
+  end
+  function fibaro.getGlobalVariable(name)
+    local v = S.globals[name]
+    if v then return v.value, v.modified end
+    return nil
+  end
+  function fibaro.setGlobalVariable(name, value)
+    if S.globals[name] then S.setGlobal(name, value)
+    else log.line("WARNING", tag(), "Global variable " .. tostring(name) .. " not found") end
+  end
+  local sceneVars = {}
+  function fibaro.getSceneVariable(name) return sceneVars[name] end
+  function fibaro.setSceneVariable(name, value) sceneVars[name] = value end
+  function fibaro.emitCustomEvent(name)
+    local ev = S.customEvents[name]
+    if ev then S.emit("CustomEvent", { name = name, userDescription = ev.userDescription }) end
+  end
+  function fibaro.setTimeout(ms, fn, handler) return addTimer("setTimeout", fn, ms, handler) end
+  fibaro.clearTimeout = clear
+  function fibaro.setInterval(ms, fn) return addTimer("setInterval", fn, ms) end
+  fibaro.clearInterval = clear
+  function fibaro.sleep(ms) sleep(ms) end
+  function fibaro.wakeUpDeadDevice(id)
+    if S.devices[id] then S.updateProperty(id, "dead", false) end
+  end
+  local asyncHandler = true
+  function fibaro.useAsyncHandler(value)
+    if value ~= nil then asyncHandler = value == true end
+    return asyncHandler
+  end
+  env.fibaro = fibaro
+  env.hub = fibaro
+
+  ---------------------------------------------------------------- plugin
+  local plugin = { mainDeviceId = qa.id }
+  function plugin.getDevice(id) return (call("GET", "/devices/" .. id)) end
+  function plugin.getChildDevices(id) return (call("GET", "/devices?parentId=" .. (id or qa.id))) end
+  function plugin.getProperty(id, prop) local d = S.devices[id]; return d and d.properties[prop] end
+  function plugin.createChildDevice(opts) return (call("POST", "/plugins/createChildDevice", opts)) end
+  function plugin.deleteDevice(id) return call("DELETE", "/devices/" .. id) end
+  function plugin.restart(id) qa.restart(id) end
+  env.plugin = plugin
+
+  ---------------------------------------------------------------- net
+  -- plua's net already takes the HC3 shapes (ms timeouts); callbacks are
+  -- guarded so an error in one is logged on the QuickApp's console.
+  local function guardArgs(...)
+    local args = table.pack(...)
+    for i = 1, args.n do
+      local a = args[i]
+      if type(a) == "function" then args[i] = guard(a)
+      elseif type(a) == "table" and getmetatable(a) == nil then
+        local c = {}
+        for k, v in pairs(a) do c[k] = type(v) == "function" and guard(v) or v end
+        args[i] = c
+      end
+    end
+    return unpack(args, 1, args.n)
+  end
+  local function wrapObject(obj)
+    return setmetatable({}, {
+      __index = function(_, k)
+        local v = obj[k]
+        if type(v) ~= "function" then return v end
+        return function(_, ...) return v(obj, guardArgs(...)) end
+      end,
+      __tostring = function() return tostring(obj) end,
+    })
+  end
+  env.net = setmetatable({}, { __index = function(t, k)
+    local ctor = net[k]
+    if type(ctor) ~= "function" then return ctor end
+    local f = function(...) return wrapObject(ctor(...)) end
+    rawset(t, k, f)
+    return f
+  end })
+  env.mqtt = { Client = setmetatable({}, { __index = function()
+    error("mqtt.Client is not available yet in plua's emulator: it arrives with the MQTT issue", 2)
+  end }) }
+
+  ---------------------------------------------------------------- QuickApp classes
+  local class = env.class
+  class "QuickAppBase"
+  local QAB = env.QuickAppBase
+  function QAB:__init(device)
+    self.id = device.id
+    self.name = device.name
+    self.type = device.type
+    self.parentId = device.parentId
+    self.properties = S.jsoncopy(device.properties)
+    self.interfaces = S.jsoncopy(device.interfaces)
+    self.uiCallbacks = {}
+    for _, cb in ipairs(device.properties.uiCallbacks or {}) do
+      self.uiCallbacks[cb.name] = self.uiCallbacks[cb.name] or {}
+      self.uiCallbacks[cb.name][cb.eventType] = cb.callback
+    end
+  end
+  for _, level in ipairs({ "debug", "trace", "warning", "error" }) do
+    local LEVEL = level:upper()
+    QAB[level] = function(_, ...) log.log(LEVEL, tag(), ...) end
+  end
+  function QAB:updateProperty(name, value)
+    if type(name) ~= "string" then error("updateProperty: property name expected", 2) end
+    if value == nil then error("updateProperty: value expected for " .. name, 2) end
+    S.updateProperty(self.id, name, value)
+  end
+  function QAB:updateView(element, prop, value)
+    S.updateView(self.id, element, prop, value)
+  end
+  function QAB:setVariable(name, value)
+    local dev = S.devices[self.id]
+    if not dev then return end
+    local vars = S.jsoncopy(dev.properties.quickAppVariables or array())
+    local found = false
+    for _, v in ipairs(vars) do
+      if v.name == name then v.value = value; found = true end
+    end
+    if not found then vars[#vars + 1] = { name = name, value = value } end
+    S.updateProperty(self.id, "quickAppVariables", vars)
+  end
+  function QAB:getVariable(name)
+    local dev = S.devices[self.id]
+    for _, v in ipairs(dev and dev.properties.quickAppVariables or {}) do
+      if v.name == name then return v.value end
+    end
+    return ""
+  end
+  function QAB:callAction(name, ...)
+    local f = self[name]
+    if type(f) == "function" then return f(self, ...) end
+    self:warning("Class does not have " .. tostring(name) .. " function defined - action ignored")
+  end
+  function QAB:setName(name)
+    local dev = S.devices[self.id]
+    if dev then dev.name = name; self.name = name; S.modifyDevice(self.id) end
+  end
+  function QAB:setEnabled(on)
+    local dev = S.devices[self.id]
+    if dev then dev.enabled = on == true; S.modifyDevice(self.id) end
+  end
+  function QAB:setVisible(on)
+    local dev = S.devices[self.id]
+    if dev then dev.visible = on == true; S.modifyDevice(self.id) end
+  end
+  function QAB:hasInterface(name)
+    local dev = S.devices[self.id]
+    for _, i in ipairs(dev and dev.interfaces or {}) do if i == name then return true end end
+    return false
+  end
+  function QAB:addInterfaces(list)
+    R.interfaces("add", self.id, list)
+    self.interfaces = S.jsoncopy(S.devices[self.id].interfaces)
+  end
+  function QAB:deleteInterfaces(list)
+    R.interfaces("delete", self.id, list)
+    self.interfaces = S.jsoncopy(S.devices[self.id].interfaces)
+  end
+  local function storage(id)
+    local vars = S.vars[id] or {}
+    S.vars[id] = vars
+    return vars
+  end
+  function QAB:internalStorageSet(key, value, hidden)
+    storage(self.id)[key] = { name = key, value = value, isHidden = hidden == true }
+    S.dirty()
+  end
+  function QAB:internalStorageGet(key)
+    local vars = storage(self.id)
+    if key == nil then
+      local all = {}
+      for k, v in pairs(vars) do all[k] = v.value end
+      return all
+    end
+    local v = vars[key]
+    return v and v.value
+  end
+  function QAB:internalStorageRemove(key) storage(self.id)[key] = nil; S.dirty() end
+  function QAB:internalStorageClear() S.vars[self.id] = {}; S.dirty() end
+  function QAB:registerUICallback(element, eventType, fn)
+    self.uiCallbacks[element] = self.uiCallbacks[element] or {}
+    self.uiCallbacks[element][eventType] = fn
+  end
+  function QAB:setupUICallbacks()
+    local dev = S.devices[self.id]
+    for _, cb in ipairs(dev and dev.properties.uiCallbacks or {}) do
+      self:registerUICallback(cb.name, cb.eventType, cb.callback)
+    end
+  end
+  function QAB:UIAction(eventType, element, value)
+    qa.deliverUIEvent(self.id, { deviceId = self.id, elementName = element, eventType = eventType,
+      values = value ~= nil and array({ value }) or array() })
+  end
+
+  class "QuickApp" (QAB)
+  local QA = env.QuickApp
+  function QA:__init(device)
+    QAB.__init(self, device)
+    self.childDevices = {}
+    qa.obj = self
+    if self.onInit then protect(self.onInit, self) end
+  end
+  function QA:onAction(id, event)
+    if self.actionHandler then return self:actionHandler(event) end
+    local target = id == self.id and self or self.childDevices[id]
+    if not target then
+      return self:warning("Child with id " .. tostring(id) .. " not found")
+    end
+    return target:callAction(event.actionName, unpack(event.args or {}))
+  end
+  function QA:onUIEvent(id, event)
+    if self.UIHandler then return self:UIHandler(event) end
+    local target = id == self.id and self or self.childDevices[id]
+    if not target then return self:warning("Child with id " .. tostring(id) .. " not found") end
+    local elm, etype = event.elementName, event.eventType
+    if elm:sub(1, 2) == "__" then
+      return target:callAction(elm:sub(3), unpack(event.values or {}))
+    end
+    local cb = target.uiCallbacks[elm] and target.uiCallbacks[elm][etype]
+    if type(cb) == "function" then return cb(target, event) end
+    if cb and cb ~= "" then return target:callAction(cb, event) end
+    self:warning("UI callback for element:", elm, "not found.")
+  end
+  function QA:initChildDevices(map)
+    map = map or {}
+    local ids = {}
+    for id, d in pairs(S.devices) do if d.parentId == self.id then ids[#ids + 1] = id end end
+    table.sort(ids)
+    for _, id in ipairs(ids) do
+      if not self.childDevices[id] then
+        local d = S.devices[id]
+        local cls = map[d.type] or env.QuickAppChild
+        self.childDevices[id] = cls(d)
+      end
+    end
+  end
+  function QA:createChildDevice(options, cls)
+    if type(options) ~= "table" or type(options.type) ~= "string" then
+      error("createChildDevice: options with a type expected", 2)
+    end
+    local dev, msg = S.newDevice({ name = options.name, type = options.type, parentId = self.id,
+      properties = options.initialProperties, interfaces = options.initialInterfaces,
+      roomID = S.devices[self.id] and S.devices[self.id].roomID })
+    if not dev then error("createChildDevice: " .. msg, 2) end
+    S.owners[dev.id] = qa
+    local child = (cls or env.QuickAppChild)(dev)
+    self.childDevices[dev.id] = child
+    return child
+  end
+  function QA:removeChildDevice(id)
+    if S.devices[id] and S.devices[id].parentId == self.id then S.removeDevice(id) end
+    self.childDevices[id] = nil
+  end
+
+  class "QuickAppChild" (QAB)
+  local QAC = env.QuickAppChild
+  function QAC:__init(device)
+    QAB.__init(self, device)
+    self.parent = qa.obj
+    S.owners[device.id] = qa
+    if self.onInit then protect(self.onInit, self) end
+  end
+
+  return env
+end
+
+return M

@@ -1,0 +1,87 @@
+-- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
+-- env: TZ=UTC
+-- api.get/post/put/delete against the offline store: every resource, with the
+-- box's status codes.
+--%%name:Api
+--%%id:5600
+
+local function show(label, data, status)
+  local text = type(data) == "table" and json.encode(data) or tostring(data)
+  text = text:gsub("%d%d%d%d%d%d%d%d%d%d", "<time>")
+  if #text > 70 then text = text:sub(1, 70) .. "..." end
+  print(label, status, text)
+end
+
+function QuickApp:onInit()
+  local d, s = api.get("/devices/1")
+  show("root", d.type, s)
+  show("device 404", api.get("/devices/4242"))
+  show("devices", #api.get("/devices"), 200)
+  show("devices filter", #api.get("/devices?interface=quickApp"), 200)
+  show("property", api.get("/devices/" .. self.id .. "/properties/value"))
+  show("property 404", select(2, api.get("/devices/" .. self.id .. "/properties/nope")), "")
+  -- global variables
+  show("gv create", api.post("/globalVariables", { name = "X", value = "1" }))
+  show("gv dup", select(2, api.post("/globalVariables", { name = "X", value = "1" })), "")
+  show("gv bad", select(2, api.post("/globalVariables", { value = "1" })), "")
+  show("gv put", api.put("/globalVariables/X", { value = "2" }))
+  show("gv get", api.get("/globalVariables/X").value, 200)
+  show("gv list", #api.get("/globalVariables"), 200)
+  show("gv delete", api.delete("/globalVariables/X"))
+  show("gv 404", select(2, api.get("/globalVariables/X")), "")
+  -- rooms and sections
+  local r, rs = api.post("/rooms", { name = "Kitchen" })
+  show("room create", r.name .. " " .. r.id, rs)
+  show("room put", api.put("/rooms/" .. r.id, { name = "Kitchen 2" }).name, 200)
+  show("rooms", #api.get("/rooms"), 200)
+  show("room delete", api.delete("/rooms/" .. r.id))
+  show("room 404", select(2, api.get("/rooms/" .. r.id)), "")
+  local sec, ss = api.post("/sections", { name = "Ground floor" })
+  show("section", sec.name, ss)
+  show("sections", #api.get("/sections"), 200)
+  -- custom events, scenes
+  show("ce create", api.post("/customEvents", { name = "CE", userDescription = "d" }))
+  show("ce emit", api.post("/customEvents/CE"))
+  show("ce 404", select(2, api.post("/customEvents/none")), "")
+  show("scene create", select(2, api.post("/scenes", { name = "Sc" })), "")
+  show("scene execute", api.post("/scenes/10/execute"))
+  show("scene 404", select(2, api.get("/scenes/99")), "")
+  -- users, profiles, settings, home, alarms, weather, panels, misc
+  show("users", api.get("/users")[1].name, 200)
+  show("profiles", #api.get("/profiles").profiles, 200)
+  show("activate", api.post("/profiles/activeProfile/3"))
+  show("profile", api.get("/profiles/3").name, 200)
+  local info = api.get("/settings/info")
+  show("info", info.serialNumber .. " " .. info.platform, 200)
+  local loc = api.get("/settings/location")
+  show("location", loc.latitude .. " " .. loc.longitude, 200)
+  api.put("/settings/location", { latitude = 69.65, longitude = 18.96 })
+  show("location put", api.get("/settings/location").latitude, 200)
+  show("home", api.get("/home").defaultRoomId, 200)
+  show("partitions", #api.get("/alarms/v1/partitions"), 200)
+  show("arm", api.post("/alarms/v1/partitions/1/actions/arm"))
+  show("armed", api.get("/alarms/v1/partitions/1").armed, 200)
+  show("disarm", api.delete("/alarms/v1/partitions/1/actions/arm"))
+  show("alarm devices", #api.get("/alarms/v1/devices"), 200)
+  show("weather", api.get("/weather").TemperatureUnit, 200)
+  show("panels/location", api.get("/panels/location")[1].name, 200)
+  show("iosDevices", #api.get("/iosDevices"), 200)
+  show("notification", select(2, api.post("/notificationCenter", { priority = "warning", data = { title = "t" } })), "")
+  show("notifications", #api.get("/notificationCenter"), 200)
+  self:debug("a console line")
+  local dm = api.get("/debugMessages")
+  show("debugMessages", dm.messages[1].message .. " " .. dm.messages[1].type, 200)
+  show("post debug", api.post("/debugMessages", { message = "posted", messageType = "warning", tag = "EXT" }))
+  -- plugins
+  show("updateProperty", api.post("/plugins/updateProperty", { deviceId = self.id, propertyName = "value", value = true }))
+  show("value now", fibaro.getValue(self.id, "value"), 200)
+  show("updateView", api.post("/plugins/updateView", { deviceId = self.id, componentName = "lbl", propertyName = "text", newValue = "x" }))
+  show("variables", api.post("/plugins/" .. self.id .. "/variables", { name = "iv", value = 5 }))
+  show("variable", api.get("/plugins/" .. self.id .. "/variables/iv").value, 200)
+  show("quickApp files", api.get("/quickApp/" .. self.id .. "/files")[1].name, 200)
+  show("export", api.get("/quickApp/export/" .. self.id).files[1].isMain, 200)
+  show("action", select(2, api.post("/devices/" .. self.id .. "/action/turnOn", { args = {} })), "")
+  show("refreshStates", api.get("/refreshStates?last=0").status, 200)
+  show("not emulated", api.get("/nothing/here"))
+  show("api prefix", select(2, api.get("/api/devices/1")), "")
+end

@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""The Fibaro emulator driven from outside, as a developer's tools would.
+
+usage: test-fibaro.py PLUA
+
+Starts `plua --fibaro --api-port 0` with QuickApps written to a temp dir (and
+the examples under examples/fibaro), then uses the REST API: actions change
+properties, events appear on /api/refreshStates (long poll), global variables
+set over REST are seen by fibaro.getGlobalVariable, UI events reach callbacks,
+two QuickApps call each other, state survives a restart. Console lines are
+compared with their timestamp masked.
+"""
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+PLUA = os.path.abspath(sys.argv[1])
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples", "fibaro")
+FAILED = []
+STAMP = re.compile(r"^\[\d\d\.\d\d\.\d{4}\] \[\d\d:\d\d:\d\d\] ")
+
+
+def check(name, cond, detail=""):
+    if cond:
+        print(f"ok - {name}")
+    else:
+        print(f"not ok - {name}: {detail}")
+        FAILED.append(name)
+
+
+class Plua:
+    """A running plua --fibaro; stdout lines collected with timestamps masked."""
+
+    def __init__(self, files, duration=20, extra=(), env=None, cwd=None):
+        cmd = [PLUA, "--fibaro", "--api-port", "0", "--duration", str(duration), *extra, *files]
+        e = dict(os.environ)
+        e.update(env or {})
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, env=e, cwd=cwd)
+        self.lines = []
+        self.err = []
+        self.lock = threading.Lock()
+        self.port = None
+        got_port = threading.Event()
+
+        def read_err():
+            for raw in self.proc.stderr:
+                line = raw.decode("utf-8", "replace")
+                self.err.append(line)
+                m = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", line)
+                if m:
+                    self.port = int(m.group(1))
+                    got_port.set()
+            got_port.set()
+
+        def read_out():
+            for raw in self.proc.stdout:
+                with self.lock:
+                    self.lines.append(STAMP.sub("[DATE] [TIME] ", raw.decode("utf-8", "replace").rstrip("\n")))
+
+        threading.Thread(target=read_err, daemon=True).start()
+        threading.Thread(target=read_out, daemon=True).start()
+        got_port.wait(10)
+        if self.port is None:
+            raise RuntimeError("plua did not report its port: " + "".join(self.err))
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def request(self, method, path, body=None, timeout=10):
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        req = urllib.request.Request(self.url(path), data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                text = r.read().decode()
+                return r.status, (json.loads(text) if text.strip() else None)
+        except urllib.error.HTTPError as e:
+            text = e.read().decode()
+            try:
+                return e.code, json.loads(text)
+            except ValueError:
+                return e.code, text
+
+    def wait_line(self, text, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for line in self.lines:
+                    if text in line:
+                        return line
+            time.sleep(0.02)
+        return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+SWITCH = """--%%name:Switch
+--%%type:com.fibaro.binarySwitch
+--%%id:5010
+function QuickApp:turnOn() self:updateProperty("value", true) self:debug("turned on") end
+function QuickApp:turnOff() self:updateProperty("value", false) self:debug("turned off") end
+function QuickApp:setLevel(a, b) self:debug("setLevel", a, b, math.type(a)) end
+function QuickApp:report() self:debug("global G is", (fibaro.getGlobalVariable("G"))) end
+function QuickApp:relay(target) fibaro.call(target, "turnOn") end
+function QuickApp:clicked(ev) self:debug("clicked", ev.elementName, json.encode(ev.values)) end
+function QuickApp:onInit()
+  self:registerUICallback("btn", "onReleased", "clicked")
+  self:debug("switch ready")
+end
+"""
+
+OTHER = """--%%name:Other
+--%%type:com.fibaro.binarySwitch
+--%%id:5011
+function QuickApp:turnOn() self:updateProperty("value", true) self:debug("other on")
+  fibaro.call(5010, "turnOff") end
+function QuickApp:onInit() self:debug("other ready") end
+"""
+
+
+def test_rest(tmp):
+    a = os.path.join(tmp, "switch.lua")
+    b = os.path.join(tmp, "other.lua")
+    with open(a, "w") as f:
+        f.write(SWITCH)
+    with open(b, "w") as f:
+        f.write(OTHER)
+    p = Plua([a, b])
+    try:
+        check("both QuickApps started", p.wait_line("switch ready") and p.wait_line("other ready"),
+              "\n".join(p.lines) + "".join(p.err))
+        status, dev = p.request("GET", "/api/devices/5010")
+        check("GET /api/devices/{id}", status == 200 and dev["type"] == "com.fibaro.binarySwitch"
+              and dev["properties"]["value"] is False, f"{status} {dev}")
+        status, rs = p.request("GET", "/api/refreshStates?last=0")
+        last = rs["last"]
+        status, body = p.request("POST", "/api/devices/5010/action/turnOn", {"args": []})
+        check("action answers 202", status == 202 and body.get("message") == "Accepted", f"{status} {body}")
+        check("action reached the QuickApp", p.wait_line("[DEBUG] [QUICKAPP5010]: turned on"), p.lines)
+        status, dev = p.request("GET", "/api/devices/5010")
+        check("updateProperty seen over REST", dev["properties"]["value"] is True, dev["properties"].get("value"))
+        status, rs = p.request("GET", f"/api/refreshStates?last={last}")
+        evs = [e for e in rs["events"] if e["type"] == "DevicePropertyUpdatedEvent"]
+        check("refreshStates has the property event",
+              status == 200 and evs and evs[0]["data"] == {"id": 5010, "property": "value",
+                                                            "newValue": True, "oldValue": False}
+              and {"id": 5010, "value": True} in rs["changes"] and rs["last"] > last, rs)
+        # long poll: nothing new, an action arrives 0.5 s later
+        last = rs["last"]
+        threading.Timer(0.5, lambda: p.request("POST", "/api/devices/5010/action/turnOff", {"args": []})).start()
+        t0 = time.monotonic()
+        status, rs = p.request("GET", f"/api/refreshStates?last={last}&wait=5")
+        dt = time.monotonic() - t0
+        check("refreshStates long-polls until an event", status == 200 and rs["events"] and 0.3 < dt < 3,
+              f"{dt:.2f}s {rs}")
+        t0 = time.monotonic()
+        status, rs = p.request("GET", f"/api/refreshStates?last={rs['last']}&wait=0.3")
+        dt = time.monotonic() - t0
+        check("refreshStates gives up after its wait", status == 200 and rs["events"] == [] and dt < 2,
+              f"{dt:.2f}s {rs}")
+        # arguments arrive as given
+        p.request("POST", "/api/devices/5010/action/setLevel", {"args": [42, "x"]})
+        check("action arguments", p.wait_line("setLevel 42 x integer"), p.lines)
+        status, body = p.request("GET", "/api/callAction?deviceID=5010&name=setLevel&arg1=5&arg2=y")
+        check("GET /api/callAction", status == 202 and p.wait_line("setLevel 5 y nil"), f"{status} {p.lines}")
+        status, body = p.request("POST", "/api/devices/5010/action/noSuchAction", {"args": []})
+        check("unknown action: 202 and a warning", status == 202 and p.wait_line(
+            "[WARNING] [QUICKAPP5010]: Class does not have noSuchAction function defined - action ignored"),
+            f"{status} {p.lines}")
+        status, body = p.request("POST", "/api/devices/4242/action/turnOn", {"args": []})
+        check("action on a missing device: 404", status == 404, f"{status} {body}")
+        # global variables set over REST, read with fibaro.getGlobalVariable
+        status, body = p.request("POST", "/api/globalVariables", {"name": "G", "value": "first"})
+        check("create global variable: 201", status == 201 and body["name"] == "G", f"{status} {body}")
+        status, body = p.request("POST", "/api/globalVariables", {"name": "G", "value": "again"})
+        check("duplicate global variable: 409", status == 409, f"{status} {body}")
+        status, body = p.request("PUT", "/api/globalVariables/G", {"value": "from REST"})
+        check("update global variable", status == 200 and body["value"] == "from REST", f"{status} {body}")
+        p.request("POST", "/api/devices/5010/action/report", {"args": []})
+        check("fibaro.getGlobalVariable sees it", p.wait_line("global G is from REST"), p.lines)
+        status, rs = p.request("GET", f"/api/refreshStates?last={last}&wait=0")
+        gv = [e for e in rs["events"] if e["type"] == "GlobalVariableChangedEvent"]
+        check("GlobalVariableChangedEvent", gv and gv[0]["data"] == {"variableName": "G", "newValue": "from REST",
+                                                                     "oldValue": "first"}, rs)
+        status, body = p.request("GET", "/api/globalVariables/missing")
+        check("missing global variable: 404", status == 404, f"{status} {body}")
+        # two QuickApps: 5010 relays to 5011, which turns 5010 off again
+        p.request("POST", "/api/devices/5010/action/turnOn", {"args": []})
+        p.wait_line("turned on")
+        p.request("POST", "/api/devices/5010/action/relay", {"args": [5011]})
+        check("QuickApp calls QuickApp", p.wait_line("[DEBUG] [QUICKAPP5011]: other on"), p.lines)
+        check("... and is called back", p.wait_line("[DEBUG] [QUICKAPP5010]: turned off"), p.lines)
+        status, dev = p.request("GET", "/api/devices/5011")
+        check("the other QuickApp's property", dev["properties"]["value"] is True, dev["properties"]["value"])
+        # UI events
+        status, body = p.request("POST", "/api/plugins/callUIEvent",
+                                 {"deviceID": 5010, "elementName": "btn", "eventType": "onReleased",
+                                  "values": [7]})
+        check("callUIEvent: 204 and the callback", status == 204 and p.wait_line("clicked btn [7]"),
+              f"{status} {p.lines}")
+        status, body = p.request("GET", "/api/plugins/callUIEvent?deviceID=5010&elementName=btn"
+                                        "&eventType=onReleased&value=8")
+        check("callUIEvent by GET", status == 204 and p.wait_line("clicked btn [8]"), f"{status} {p.lines}")
+        # bad bodies and unknown resources
+        status, body = p.request("PUT", "/api/globalVariables/G", {"nothing": 1})
+        check("bad body: 400", status == 400, f"{status} {body}")
+        status, body = p.request("GET", "/api/settings/info")
+        check("settings/info", status == 200 and body["serialNumber"].startswith("HC3"), body)
+        status, body = p.request("GET", "/api/settings/location")
+        check("settings/location has sunrise/sunset", status == 200 and re.match(r"\d\d:\d\d$", body["sunriseHour"])
+              and re.match(r"\d\d:\d\d$", body["sunsetHour"]), body)
+        status, body = p.request("GET", "/api/devices?interface=quickApp")
+        check("device list filter", status == 200 and sorted(d["id"] for d in body) == [5010, 5011], body)
+        status, rooms = p.request("POST", "/api/rooms", {"name": "Lab"})
+        check("create room: 201", status == 201 and rooms["name"] == "Lab", f"{status} {rooms}")
+        status, _ = p.request("DELETE", f"/api/rooms/{rooms['id']}")
+        check("delete room: 204", status == 204, status)
+    finally:
+        p.stop()
+
+
+def test_state(tmp):
+    state = os.path.join(tmp, "state.json")
+    qa = os.path.join(tmp, "stateful.lua")
+    with open(qa, "w") as f:
+        f.write(f"""--%%name:Stateful
+--%%id:5020
+--%%state:{state}
+function QuickApp:store(v) self:internalStorageSet("k", v) end
+function QuickApp:onInit()
+  self:debug("G is", tostring((fibaro.getGlobalVariable("Saved"))))
+  self:debug("stored", tostring(self:internalStorageGet("k")))
+end
+""")
+    p = Plua([qa], duration=20)
+    try:
+        p.wait_line("stored")
+        p.request("POST", "/api/globalVariables", {"name": "Saved", "value": "kept"})
+        p.request("POST", "/api/devices/5020/action/store", {"args": ["v1"]})
+        time.sleep(0.6)
+    finally:
+        p.stop()
+    check("state file written", os.path.exists(state), os.listdir(tmp))
+    p = Plua([qa], duration=20)
+    try:
+        check("state restored: global", p.wait_line("G is kept"), p.lines)
+        check("state restored: internal storage", p.wait_line("stored v1"), p.lines)
+    finally:
+        p.stop()
+
+
+class TempHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"temperature": 21.5}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def run_example(name, lines_wanted, env=None, actions=()):
+    """Runs an example until it printed lines_wanted lines (and a little
+    longer, to see that nothing more comes), then stops it with SIGTERM."""
+    p = Plua([os.path.join(EXAMPLES, name)], duration=60, env=env)
+    try:
+        deadline = time.monotonic() + 15
+        while not p.lines and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for delay, method, path, body in actions:
+            time.sleep(delay)
+            p.request(method, path, body)
+        deadline = time.monotonic() + 15
+        while len(p.lines) < lines_wanted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.4)
+    finally:
+        p.stop()
+    return p.lines, "".join(p.err), p.proc.returncode
+
+
+def test_examples():
+    lines, err, rc = run_example("binary-switch.lua", 4, actions=[
+        (0.3, "POST", "/api/devices/5000/action/turnOn", {"args": []}),
+        (0.2, "POST", "/api/devices/5000/action/toggle", {"args": []}),
+        (0.2, "POST", "/api/plugins/callUIEvent", {"deviceID": 5000, "elementName": "on",
+                                                   "eventType": "onReleased", "values": []})])
+    check("example binary-switch", rc == 0 and lines == [
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: Binary switch 5000 ready",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: switched on",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: switched off",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: switched on"], f"{rc} {lines} {err}")
+
+    lines, err, rc = run_example("dimmer-children.lua", 6, actions=[
+        (0.3, "POST", "/api/devices/5001/action/setValue", {"args": [40]}),
+        (0.2, "POST", "/api/devices/5000/action/setValue", {"args": [120]})])
+    check("example dimmer-children", rc == 0 and lines[:4] == [
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: dimmer 5001 Lamp 1 attached",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: dimmer 5002 Lamp 2 attached",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: children 5001,5002",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: Lamp 1 level 40"]
+        and sorted(lines[4:]) == ["[DATE] [TIME] [DEBUG] [QUICKAPP5000]: Lamp 1 level 99",
+                                  "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: Lamp 2 level 99"],
+        f"{rc} {lines} {err}")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TempHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/temperature"
+        lines, err, rc = run_example("temperature-sensor.lua", 3, env={"TEMPERATURE_URL": url})
+    finally:
+        server.shutdown()
+    check("example temperature-sensor", rc == 0 and lines[:3] == [
+        f"[DATE] [TIME] [DEBUG] [QUICKAPP5000]: polling {url}",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: temperature 21.5 °C",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: temperature 21.5 °C"], f"{rc} {lines} {err}")
+
+    lines, err, rc = run_example("globals-events.lua", 7)
+    expected = ["[DATE] [TIME] [DEBUG] [QUICKAPP5000]: Counter is 0"]
+    for i in range(3):
+        expected += [f"[DATE] [TIME] [DEBUG] [QUICKAPP5000]: Counter changed {i} -> {i + 1}",
+                     "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: custom event CounterTick"]
+    check("example globals-events", rc == 0 and lines == expected, f"{rc} {lines} {err}")
+
+    ui = "/api/plugins/callUIEvent"
+    lines, err, rc = run_example("ui.lua", 7, actions=[
+        (0.3, "POST", ui, {"deviceID": 5000, "elementName": "up", "eventType": "onReleased", "values": []}),
+        (0.1, "POST", ui, {"deviceID": 5000, "elementName": "up", "eventType": "onReleased", "values": []}),
+        (0.1, "POST", ui, {"deviceID": 5000, "elementName": "down", "eventType": "onReleased", "values": []}),
+        (0.1, "POST", ui, {"deviceID": 5000, "elementName": "level", "eventType": "onChanged", "values": [77]}),
+        (0.1, "POST", ui, {"deviceID": 5000, "elementName": "power", "eventType": "onReleased", "values": [True]}),
+        (0.1, "POST", ui, {"deviceID": 5000, "elementName": "mode", "eventType": "onToggled", "values": ["eco"]})])
+    check("example ui", rc == 0 and lines == [
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: UI ready",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: level 10",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: level 20",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: level 10",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: level 77",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: power true",
+        "[DATE] [TIME] [DEBUG] [QUICKAPP5000]: mode eco"], f"{rc} {lines} {err}")
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="plua-fibaro-") as tmp:
+        test_rest(tmp)
+        test_state(tmp)
+        test_examples()
+    if FAILED:
+        print(f"{len(FAILED)} failed: {', '.join(FAILED)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
