@@ -20,6 +20,7 @@
 #include <libsoup/soup.h>
 
 #include "plua-json.h"
+#include "plua-net-common.h"
 #include "plua-net.h"
 #include "plua-runtime.h"
 
@@ -54,22 +55,6 @@ static const char sync_session_key = 's';
 
 /* --- helpers shared by the async and the sync call ----------------------- */
 
-static gboolean
-is_token (const char *s,
-          size_t      len)
-{
-  if (len == 0)
-    return FALSE;
-  for (size_t i = 0; i < len; i++)
-    {
-      guchar c = s[i];
-
-      if (!g_ascii_isalnum (c) && strchr ("!#$%&'*+-.^_`|~", c) == NULL)
-        return FALSE;
-    }
-  return TRUE;
-}
-
 /* Raises an argument error for header names or values that would corrupt
  * the request (CR, LF, NUL, spaces in names). Allocates nothing. */
 static void
@@ -88,7 +73,7 @@ check_headers (lua_State *L,
       if (lua_type (L, -2) != LUA_TSTRING)
         luaL_argerror (L, idx, "header names must be strings");
       name = lua_tolstring (L, -2, &nlen);
-      if (!is_token (name, nlen))
+      if (!plua_net_is_token (name, nlen))
         luaL_argerror (L, idx, lua_pushfstring (L, "invalid header name '%s'", name));
       if (lua_type (L, -1) != LUA_TSTRING && lua_type (L, -1) != LUA_TNUMBER)
         luaL_argerror (L, idx, lua_pushfstring (L, "header '%s' must be a string or a number", name));
@@ -132,51 +117,11 @@ check_method (lua_State *L,
   size_t len;
   const char *method = luaL_optlstring (L, idx, "GET", &len);
 
-  if (!is_token (method, len) || len >= bufsize)
+  if (!plua_net_is_token (method, len) || len >= bufsize)
     luaL_argerror (L, idx, "invalid HTTP method");
   for (size_t i = 0; i <= len; i++)
     buf[i] = g_ascii_toupper (method[i]);
   return buf;
-}
-
-/* Pushes {lower-case name = value}; repeated headers are joined with ", ". */
-static void
-push_headers (lua_State          *L,
-              SoupMessageHeaders *headers)
-{
-  SoupMessageHeadersIter iter;
-  const char *name, *value;
-
-  lua_newtable (L);
-  soup_message_headers_iter_init (&iter, headers);
-  while (soup_message_headers_iter_next (&iter, &name, &value))
-    {
-      char *lower = g_ascii_strdown (name, -1);
-
-      if (lua_getfield (L, -1, lower) == LUA_TSTRING)
-        {
-          lua_pushliteral (L, ", ");
-          lua_pushstring (L, value);
-          lua_concat (L, 3);
-        }
-      else
-        {
-          lua_pop (L, 1);
-          lua_pushstring (L, value);
-        }
-      lua_setfield (L, -2, lower);
-      g_free (lower);
-    }
-}
-
-static void
-push_bytes (lua_State *L,
-            GBytes    *bytes)
-{
-  gsize len = 0;
-  const char *data = bytes != NULL ? g_bytes_get_data (bytes, &len) : NULL;
-
-  lua_pushlstring (L, data != NULL ? data : "", len);
 }
 
 /* Parses an http(s) URL; NULL and a message for anything else. */
@@ -207,15 +152,6 @@ parse_url (const char  *url,
   return g_steal_pointer (&uri);
 }
 
-static gboolean
-accept_any_certificate (SoupMessage          *msg,
-                        GTlsCertificate      *certificate,
-                        GTlsCertificateFlags  errors,
-                        gpointer              user_data)
-{
-  return TRUE;
-}
-
 /* The message for a request: method, headers and body taken from the Lua
  * stack (already checked). */
 static SoupMessage *
@@ -237,7 +173,7 @@ build_message (lua_State  *L,
     }
   apply_headers (L, headers_idx, soup_message_get_request_headers (msg));
   if (!check_certificate)
-    g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
+    g_signal_connect (msg, "accept-certificate", G_CALLBACK (plua_net_accept_any_certificate), NULL);
   return msg;
 }
 
@@ -361,9 +297,9 @@ request_finish (ClientRequest *req,
       lua_createtable (L, 0, 3);
       lua_pushinteger (L, soup_message_get_status (req->msg));
       lua_setfield (L, -2, "status");
-      push_bytes (L, body);
+      plua_net_push_bytes (L, body);
       lua_setfield (L, -2, "data");
-      push_headers (L, soup_message_get_response_headers (req->msg));
+      plua_net_push_headers (L, soup_message_get_response_headers (req->msg));
       lua_setfield (L, -2, "headers");
     }
   request_free (req);
@@ -573,9 +509,9 @@ l_http_call_sync (lua_State *L)
   lua_setfield (L, -2, "success");
   lua_pushinteger (L, soup_message_get_status (msg));
   lua_setfield (L, -2, "status_code");
-  push_bytes (L, response);
+  plua_net_push_bytes (L, response);
   lua_setfield (L, -2, "data");
-  push_headers (L, soup_message_get_response_headers (msg));
+  plua_net_push_headers (L, soup_message_get_response_headers (msg));
   lua_setfield (L, -2, "headers");
   g_bytes_unref (response);
   g_object_unref (msg);
@@ -600,10 +536,7 @@ int
 plua_http_client_open (lua_State *L)
 {
   /* Built when lua/net/http.lua first requires it. */
-  luaL_getsubtable (L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction (L, open_client_module);
-  lua_setfield (L, -2, "plua.http.client");
-  lua_pop (L, 1);
+  plua_net_preload (L, "plua.http.client", open_client_module);
 
   if (lua_getglobal (L, "_PY") != LUA_TTABLE)
     {

@@ -26,6 +26,7 @@
 #include <libsoup/soup.h>
 
 #include "plua-json.h"
+#include "plua-net-common.h"
 #include "plua-net.h"
 #include "plua-runtime.h"
 #include "plua-soup-listener.h"
@@ -84,22 +85,6 @@ sniff_content_type (const char *data,
   return "application/octet-stream";
 }
 
-static gboolean
-is_token (const char *s,
-          size_t      len)
-{
-  if (len == 0)
-    return FALSE;
-  for (size_t i = 0; i < len; i++)
-    {
-      guchar c = s[i];
-
-      if (!g_ascii_isalnum (c) && strchr ("!#$%&'*+-.^_`|~", c) == NULL)
-        return FALSE;
-    }
-  return TRUE;
-}
-
 /* Checks body, status and headers at base, base+1, base+2 of L; on a
  * problem pushes a message and returns FALSE. Allocates nothing. */
 static gboolean
@@ -149,7 +134,7 @@ check_response (lua_State *L,
           name = lua_tolstring (L, -2, &nlen);
           lua_pushvalue (L, -1);
           value = lua_tolstring (L, -1, &vlen);
-          if (!is_token (name, nlen) || strlen (value) != vlen || strpbrk (value, "\r\n") != NULL)
+          if (!plua_net_is_token (name, nlen) || strlen (value) != vlen || strpbrk (value, "\r\n") != NULL)
             {
               lua_pop (L, 3);
               lua_pushfstring (L, "invalid response header '%s'", name);
@@ -369,29 +354,7 @@ static void
 push_request_headers (lua_State         *L,
                       SoupServerMessage *msg)
 {
-  SoupMessageHeadersIter iter;
-  const char *name, *value;
-
-  lua_newtable (L);
-  soup_message_headers_iter_init (&iter, soup_server_message_get_request_headers (msg));
-  while (soup_message_headers_iter_next (&iter, &name, &value))
-    {
-      char *lower = g_ascii_strdown (name, -1);
-
-      if (lua_getfield (L, -1, lower) == LUA_TSTRING)
-        {
-          lua_pushliteral (L, ", ");
-          lua_pushstring (L, value);
-          lua_concat (L, 3);
-        }
-      else
-        {
-          lua_pop (L, 1);
-          lua_pushstring (L, value);
-        }
-      lua_setfield (L, -2, lower);
-      g_free (lower);
-    }
+  plua_net_push_headers (L, soup_server_message_get_request_headers (msg));
   luaL_setmetatable (L, HEADERS_MT);
 }
 
@@ -422,10 +385,8 @@ push_body (lua_State         *L,
            SoupServerMessage *msg)
 {
   GBytes *bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
-  gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
 
-  lua_pushlstring (L, data != NULL ? data : "", len);
+  plua_net_push_bytes (L, bytes);
   g_bytes_unref (bytes);
 }
 
@@ -795,9 +756,6 @@ open_server_module (lua_State *L)
 int
 plua_http_server_open (lua_State *L)
 {
-  luaL_getsubtable (L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction (L, open_server_module);
-  lua_setfield (L, -2, "plua.http.server");
-  lua_pop (L, 1);
+  plua_net_preload (L, "plua.http.server", open_server_module);
   return 0;
 }

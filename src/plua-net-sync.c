@@ -23,6 +23,7 @@
 #include <gio/gio.h>
 #include <lauxlib.h>
 
+#include "plua-net-common.h"
 #include "plua-net.h"
 
 #define HANDLE_META "plua.sync.tcp"
@@ -337,14 +338,7 @@ open_core (lua_State *L)
     { NULL, NULL }
   };
 
-  luaL_newmetatable (L, HANDLE_META);
-  luaL_newlib (L, methods);
-  lua_setfield (L, -2, "__index");
-  lua_pushcfunction (L, l_close);
-  lua_setfield (L, -2, "__gc");
-  lua_pushcfunction (L, l_close);
-  lua_setfield (L, -2, "__close");
-  lua_pop (L, 1);
+  plua_net_new_class (L, HANDLE_META, methods, NULL, l_close, l_close);
   luaL_newlib (L, functions);
   return 1;
 }
@@ -352,9 +346,6 @@ open_core (lua_State *L)
 int
 plua_net_sync_open (lua_State *L)
 {
-  luaL_getsubtable (L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction (L, open_core);
-  lua_setfield (L, -2, "plua.sync");
-  lua_pop (L, 1);
+  plua_net_preload (L, "plua.sync", open_core);
   return 0;
 }

@@ -35,6 +35,7 @@
 #include <gio/gio.h>
 #include <lauxlib.h>
 
+#include "plua-net-common.h"
 #include "plua-net.h"
 #include "plua-runtime.h"
 
@@ -123,26 +124,6 @@ static void conn_pump (Conn *c);
 
 /* ---------- helpers ---------- */
 
-static char *
-address_to_string (GSocketAddress *address,
-                   guint16        *port_out)
-{
-  GInetAddress *inet;
-  g_autofree char *ip = NULL;
-  guint16 port;
-
-  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
-    return g_strdup ("?");
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
-  ip = g_inet_address_to_string (inet);
-  if (port_out != NULL)
-    *port_out = port;
-  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
-    return g_strdup_printf ("[%s]:%u", ip, port);
-  return g_strdup_printf ("%s:%u", ip, port);
-}
-
 /* The message a Lua error callback gets for a GIO error. */
 static const char *
 error_text (const GError *error)
@@ -160,20 +141,6 @@ error_text (const GError *error)
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
     return "Network unreachable";
   return error->message;
-}
-
-/* The reason alone: GLib's socket messages repeat the address before it. */
-static const char *
-bind_reason (const GError *error)
-{
-  const char *colon;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-    return "Address already in use";
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
-    return "Permission denied";
-  colon = strrchr (error->message, ':');
-  return colon != NULL && colon[1] == ' ' && colon[2] != '\0' ? colon + 2 : error->message;
 }
 
 static lua_State *
@@ -333,28 +300,16 @@ static void
 conn_hold_from_lua (lua_State *L,
                     Conn      *c)
 {
-  if (c->held || !conn_wants_hold (c))
-    return;
-  c->held = TRUE;
-  lua_pushvalue (L, 1);
-  c->self_ref = luaL_ref (L, LUA_REGISTRYINDEX);
-  plua_runtime_hold (c->runtime, PLUA_PENDING_SOCKET);
+  if (conn_wants_hold (c))
+    plua_net_hold (L, 1, c->runtime, PLUA_PENDING_SOCKET, &c->held, &c->self_ref);
 }
 
 /* Lets go of the run and of the anchor once the conn has nothing to do. */
 static void
 conn_update_hold (Conn *c)
 {
-  int ref;
-
-  if (!c->held || conn_wants_hold (c))
-    return;
-  c->held = FALSE;
-  ref = c->self_ref;
-  c->self_ref = LUA_NOREF;
-  plua_runtime_release (c->runtime, PLUA_PENDING_SOCKET);
-  if (!c->dead)
-    luaL_unref (c->L, LUA_REGISTRYINDEX, ref);
+  if (!conn_wants_hold (c))
+    plua_net_release (c->L, c->runtime, PLUA_PENDING_SOCKET, &c->held, &c->self_ref, !c->dead);
 }
 
 static void
@@ -719,7 +674,7 @@ on_connected (GObject      *source,
       c->connection = g_steal_pointer (&connection);
       c->state = CONN_OPEN;
       g_free (c->target);
-      c->target = address_to_string (peer, NULL);
+      c->target = plua_net_address_to_string (peer, NULL, NULL);
       lua_pushboolean (L, TRUE);
       lua_pushnil (L);
     }
@@ -881,17 +836,6 @@ conn_state_name (Conn *c)
     }
 }
 
-/* obj:set_owner(t): the Lua object wrapping this one lives as long as it
- * does, so the anchor of a busy connection keeps the wrapper too. */
-static int
-l_set_owner (lua_State *L)
-{
-  luaL_checkany (L, 2);
-  lua_settop (L, 2);
-  lua_setiuservalue (L, 1, 1);
-  return 0;
-}
-
 /* conn:state() → "connected", "connecting", ... */
 static int
 l_conn_state (lua_State *L)
@@ -928,11 +872,7 @@ l_conn_gc (lua_State *L)
   drop_ops (c, &c->writes);
   c->dead = TRUE;
   g_clear_handle_id (&c->idle_id, g_source_remove);
-  if (c->held)
-    {
-      c->held = FALSE;
-      plua_runtime_release (c->runtime, PLUA_PENDING_SOCKET);
-    }
+  plua_net_release (c->L, c->runtime, PLUA_PENDING_SOCKET, &c->held, &c->self_ref, FALSE);
   c->L = NULL;
   conn_unref (c);
   return 0;
@@ -945,7 +885,7 @@ static const luaL_Reg conn_methods[] = {
   { "write", l_conn_write },
   { "close", l_conn_close },
   { "state", l_conn_state },
-  { "set_owner", l_set_owner },
+  { "set_owner", plua_net_set_owner },
   { NULL, NULL }
 };
 
@@ -982,25 +922,19 @@ on_incoming (GSocketService    *service,
   g_autoptr(GSocketAddress) peer = g_socket_connection_get_remote_address (connection, NULL);
   Conn *c;
   guint16 port = 0;
-  char *ip = NULL;
+  g_autofree char *ip = NULL;
 
   c = conn_new (L, 0, DEFAULT_READ_SIZE);
   c->connection = g_object_ref (connection);
   c->state = CONN_OPEN;
-  c->target = address_to_string (peer, &port);
-  if (peer != NULL && G_IS_INET_SOCKET_ADDRESS (peer))
-    ip = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
+  c->target = plua_net_address_to_string (peer, &ip, &port);
 
   lua_rawgeti (L, LUA_REGISTRYINDEX, s->fn_ref);
   conn_push_new (L, c);
   /* An accepted connection holds the run until it is closed. */
-  lua_pushvalue (L, -1);
-  c->self_ref = luaL_ref (L, LUA_REGISTRYINDEX);
-  c->held = TRUE;
-  plua_runtime_hold (c->runtime, PLUA_PENDING_SOCKET);
+  plua_net_hold (L, -1, c->runtime, PLUA_PENDING_SOCKET, &c->held, &c->self_ref);
   lua_pushstring (L, ip != NULL ? ip : "?");
   lua_pushinteger (L, port);
-  g_free (ip);
   plua_runtime_spawn (s->runtime, L, 3, PLUA_SPAWN_DEFAULT, NULL, NULL);
   plua_runtime_dispatched (s->runtime);
   return TRUE;
@@ -1089,14 +1023,14 @@ l_server_start (lua_State *L)
     {
       g_object_unref (address);
       g_object_unref (service);
-      lua_pushfstring (L, "TCPServer: cannot listen on %s:%d: %s", host, port, bind_reason (error));
+      lua_pushfstring (L, "TCPServer: cannot listen on %s:%d: %s", host, port, plua_net_bind_reason (error));
       g_error_free (error);
       return lua_error (L);
     }
   g_object_unref (address);
 
   g_free (s->address);
-  s->address = address_to_string (effective, &s->port);
+  s->address = plua_net_address_to_string (effective, NULL, &s->port);
   g_object_unref (effective);
   s->service = service;
   lua_pushvalue (L, 4);
@@ -1157,7 +1091,7 @@ static const luaL_Reg server_methods[] = {
   { "start", l_server_start },
   { "stop", l_server_stop },
   { "port", l_server_port },
-  { "set_owner", l_set_owner },
+  { "set_owner", plua_net_set_owner },
   { NULL, NULL }
 };
 
@@ -1178,27 +1112,6 @@ l_server (lua_State *L)
 
 /* ---------- registration ---------- */
 
-static void
-new_class (lua_State     *L,
-           const char    *name,
-           const luaL_Reg methods[],
-           lua_CFunction  tostring,
-           lua_CFunction  gc,
-           lua_CFunction  close)
-{
-  luaL_newmetatable (L, name);
-  lua_newtable (L);
-  luaL_setfuncs (L, methods, 0);
-  lua_setfield (L, -2, "__index");
-  lua_pushcfunction (L, tostring);
-  lua_setfield (L, -2, "__tostring");
-  lua_pushcfunction (L, gc);
-  lua_setfield (L, -2, "__gc");
-  lua_pushcfunction (L, close);
-  lua_setfield (L, -2, "__close");
-  lua_pop (L, 1);
-}
-
 static int
 open_core (lua_State *L)
 {
@@ -1208,8 +1121,8 @@ open_core (lua_State *L)
     { NULL, NULL }
   };
 
-  new_class (L, CONN_META, conn_methods, l_conn_tostring, l_conn_gc, l_conn_close);
-  new_class (L, SERVER_META, server_methods, l_server_tostring, l_server_gc, l_server_stop);
+  plua_net_new_class (L, CONN_META, conn_methods, l_conn_tostring, l_conn_gc, l_conn_close);
+  plua_net_new_class (L, SERVER_META, server_methods, l_server_tostring, l_server_gc, l_server_stop);
   luaL_newlib (L, functions);
   return 1;
 }
@@ -1217,9 +1130,6 @@ open_core (lua_State *L)
 int
 plua_net_tcp_open (lua_State *L)
 {
-  luaL_getsubtable (L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction (L, open_core);
-  lua_setfield (L, -2, "plua.tcp");
-  lua_pop (L, 1);
+  plua_net_preload (L, "plua.tcp", open_core);
   return 0;
 }

@@ -25,6 +25,7 @@
 #include <gio/gio.h>
 #include <lauxlib.h>
 
+#include "plua-net-common.h"
 #include "plua-net.h"
 #include "plua-runtime.h"
 
@@ -98,34 +99,6 @@ udp_unref (gpointer data)
   g_free (u);
 }
 
-static char *
-address_to_string (GSocketAddress *address,
-                   char          **ip_out,
-                   guint16        *port_out)
-{
-  GInetAddress *inet;
-  char *ip;
-  guint16 port;
-  char *text;
-
-  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
-    return g_strdup ("?");
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
-  ip = g_inet_address_to_string (inet);
-  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
-    text = g_strdup_printf ("[%s]:%u", ip, port);
-  else
-    text = g_strdup_printf ("%s:%u", ip, port);
-  if (port_out != NULL)
-    *port_out = port;
-  if (ip_out != NULL)
-    *ip_out = ip;
-  else
-    g_free (ip);
-  return text;
-}
-
 static const char *
 error_text (const GError *error)
 {
@@ -138,20 +111,6 @@ error_text (const GError *error)
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
     return "Permission denied";
   return error->message;
-}
-
-/* The reason alone: GLib's socket messages repeat the address before it. */
-static const char *
-bind_reason (const GError *error)
-{
-  const char *colon;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-    return "Address already in use";
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
-    return "Permission denied";
-  colon = strrchr (error->message, ':');
-  return colon != NULL && colon[1] == ' ' && colon[2] != '\0' ? colon + 2 : error->message;
 }
 
 static GSocket *
@@ -181,27 +140,15 @@ static void
 udp_hold_from_lua (lua_State *L,
                    Udp       *u)
 {
-  if (u->held || !udp_wants_hold (u))
-    return;
-  u->held = TRUE;
-  lua_pushvalue (L, 1);
-  u->self_ref = luaL_ref (L, LUA_REGISTRYINDEX);
-  plua_runtime_hold (u->runtime, PLUA_PENDING_SOCKET);
+  if (udp_wants_hold (u))
+    plua_net_hold (L, 1, u->runtime, PLUA_PENDING_SOCKET, &u->held, &u->self_ref);
 }
 
 static void
 udp_update_hold (Udp *u)
 {
-  int ref;
-
-  if (!u->held || udp_wants_hold (u))
-    return;
-  u->held = FALSE;
-  ref = u->self_ref;
-  u->self_ref = LUA_NOREF;
-  plua_runtime_release (u->runtime, PLUA_PENDING_SOCKET);
-  if (!u->dead)
-    luaL_unref (u->L, LUA_REGISTRYINDEX, ref);
+  if (!udp_wants_hold (u))
+    plua_net_release (u->L, u->runtime, PLUA_PENDING_SOCKET, &u->held, &u->self_ref, !u->dead);
 }
 
 /* ---------- reporting ---------- */
@@ -442,7 +389,7 @@ on_readable (GSocket      *socket,
           g_autofree char *text = NULL;
           guint16 port = 0;
 
-          text = address_to_string (from, &ip, &port);
+          text = plua_net_address_to_string (from, &ip, &port);
           lua_rawgeti (L, LUA_REGISTRYINDEX, fn_ref);
           luaL_unref (L, LUA_REGISTRYINDEX, fn_ref);
           lua_pushlstring (L, (const char *) u->buffer, (size_t) n);
@@ -605,14 +552,14 @@ l_bind (lua_State *L)
     {
       g_object_unref (address);
       lua_pushfstring (L, "bind: cannot bind %s:%d: %s", ip != NULL ? ip : "0.0.0.0",
-                       (int) port, bind_reason (error));
+                       (int) port, plua_net_bind_reason (error));
       g_error_free (error);
       return lua_error (L);
     }
   g_object_unref (address);
   u->used = TRUE;
   local = g_socket_get_local_address (u->socket, NULL);
-  text = address_to_string (local, NULL, NULL);
+  text = plua_net_address_to_string (local, NULL, NULL);
   g_clear_object (&local);
   lua_pushstring (L, text);
   g_free (text);
@@ -723,16 +670,6 @@ l_port (lua_State *L)
   return 1;
 }
 
-/* sock:set_owner(t): the wrapping Lua object lives as long as this one */
-static int
-l_set_owner (lua_State *L)
-{
-  luaL_checkany (L, 2);
-  lua_settop (L, 2);
-  lua_setiuservalue (L, 1, 1);
-  return 0;
-}
-
 static int
 l_tostring (lua_State *L)
 {
@@ -754,7 +691,7 @@ l_tostring (lua_State *L)
       lua_pushliteral (L, "UDPSocket (not bound)");
       return 1;
     }
-  text = address_to_string (local, NULL, NULL);
+  text = plua_net_address_to_string (local, NULL, NULL);
   g_object_unref (local);
   lua_pushfstring (L, "UDPSocket %s", text);
   g_free (text);
@@ -778,11 +715,7 @@ l_gc (lua_State *L)
     udp_shutdown (u);
   u->dead = TRUE;
   g_clear_handle_id (&u->idle_id, g_source_remove);
-  if (u->held)
-    {
-      u->held = FALSE;
-      plua_runtime_release (u->runtime, PLUA_PENDING_SOCKET);
-    }
+  plua_net_release (u->L, u->runtime, PLUA_PENDING_SOCKET, &u->held, &u->self_ref, FALSE);
   u->L = NULL;
   udp_unref (u);
   return 0;
@@ -833,7 +766,7 @@ open_core (lua_State *L)
     { "receive", l_receive },
     { "close", l_close },
     { "port", l_port },
-    { "set_owner", l_set_owner },
+    { "set_owner", plua_net_set_owner },
     { NULL, NULL }
   };
   static const luaL_Reg functions[] = {
@@ -841,16 +774,7 @@ open_core (lua_State *L)
     { NULL, NULL }
   };
 
-  luaL_newmetatable (L, UDP_META);
-  luaL_newlib (L, methods);
-  lua_setfield (L, -2, "__index");
-  lua_pushcfunction (L, l_tostring);
-  lua_setfield (L, -2, "__tostring");
-  lua_pushcfunction (L, l_gc);
-  lua_setfield (L, -2, "__gc");
-  lua_pushcfunction (L, l_close);
-  lua_setfield (L, -2, "__close");
-  lua_pop (L, 1);
+  plua_net_new_class (L, UDP_META, methods, l_tostring, l_gc, l_close);
   luaL_newlib (L, functions);
   return 1;
 }
@@ -858,9 +782,6 @@ open_core (lua_State *L)
 int
 plua_net_udp_open (lua_State *L)
 {
-  luaL_getsubtable (L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction (L, open_core);
-  lua_setfield (L, -2, "plua.udp");
-  lua_pop (L, 1);
+  plua_net_preload (L, "plua.udp", open_core);
   return 0;
 }

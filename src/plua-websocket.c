@@ -30,6 +30,7 @@
 #include <lauxlib.h>
 #include <libsoup/soup.h>
 
+#include "plua-net-common.h"
 #include "plua-net.h"
 #include "plua-runtime.h"
 #include "plua-soup-listener.h"
@@ -169,6 +170,20 @@ spawn_listeners (PluaRuntime *runtime,
   lua_pop (L, 1);
 }
 
+/* An event handler's end: runs the listeners with the nargs values on top
+ * of L, drops the anchor of the object below them and ends the dispatch. */
+static void
+dispatch_listeners (PluaRuntime *runtime,
+                    lua_State   *L,
+                    int          table_ref,
+                    const char  *event,
+                    int          nargs)
+{
+  spawn_listeners (runtime, L, table_ref, event, nargs);
+  lua_pop (L, 1);
+  plua_runtime_dispatched (runtime);
+}
+
 static guint64
 opt_max_payload (lua_State *L,
                  int        options)
@@ -284,15 +299,11 @@ on_client_message (SoupWebsocketConnection *ws,
                    WsClient                *c)
 {
   lua_State *L = c->L;
-  gsize len;
-  const char *data = g_bytes_get_data (message, &len);
 
   lua_rawgeti (L, LUA_REGISTRYINDEX, c->self_ref);   /* anchor */
-  lua_pushlstring (L, data != NULL ? data : "", len);
+  plua_net_push_bytes (L, message);
   lua_pushboolean (L, type == SOUP_WEBSOCKET_DATA_BINARY);
-  spawn_listeners (c->runtime, L, c->listeners_ref, "dataReceived", 2);
-  lua_pop (L, 1);
-  plua_runtime_dispatched (c->runtime);
+  dispatch_listeners (c->runtime, L, c->listeners_ref, "dataReceived", 2);
 }
 
 static void
@@ -304,9 +315,7 @@ on_client_error (SoupWebsocketConnection *ws,
 
   lua_rawgeti (L, LUA_REGISTRYINDEX, c->self_ref);
   lua_pushstring (L, error->message);
-  spawn_listeners (c->runtime, L, c->listeners_ref, "error", 1);
-  lua_pop (L, 1);
-  plua_runtime_dispatched (c->runtime);
+  dispatch_listeners (c->runtime, L, c->listeners_ref, "error", 1);
 }
 
 static void
@@ -410,9 +419,7 @@ on_connected (GObject      *source,
   c->closed_handler = g_signal_connect (c->ws, "closed", G_CALLBACK (on_client_closed), c);
 
   lua_rawgeti (L, LUA_REGISTRYINDEX, c->self_ref);
-  spawn_listeners (c->runtime, L, c->listeners_ref, "connected", 0);
-  lua_pop (L, 1);
-  plua_runtime_dispatched (c->runtime);
+  dispatch_listeners (c->runtime, L, c->listeners_ref, "connected", 0);
 }
 
 static gboolean
@@ -425,15 +432,6 @@ on_connect_timeout (gpointer user_data)
   if (c->op != NULL)
     g_cancellable_cancel (c->op->cancellable);
   return G_SOURCE_REMOVE;
-}
-
-static gboolean
-accept_any_certificate (SoupMessage          *msg,
-                        GTlsCertificate      *certificate,
-                        GTlsCertificateFlags  errors,
-                        gpointer              user_data)
-{
-  return TRUE;
 }
 
 static gboolean
@@ -543,7 +541,7 @@ l_connect (lua_State *L)
         }
     }
   if (!check_certificate)
-    g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
+    g_signal_connect (msg, "accept-certificate", G_CALLBACK (plua_net_accept_any_certificate), NULL);
 
   lua_pushvalue (L, 4);
   c->listeners_ref = luaL_ref (L, LUA_REGISTRYINDEX);
@@ -775,16 +773,12 @@ on_peer_message (SoupWebsocketConnection *ws,
 {
   WsServer *s = p->server;
   lua_State *L = s->L;
-  gsize len;
-  const char *data = g_bytes_get_data (message, &len);
 
   lua_rawgeti (L, LUA_REGISTRYINDEX, s->self_ref);   /* anchor */
   lua_pushinteger (L, p->id);
-  lua_pushlstring (L, data != NULL ? data : "", len);
+  plua_net_push_bytes (L, message);
   lua_pushboolean (L, type == SOUP_WEBSOCKET_DATA_BINARY);
-  spawn_listeners (s->runtime, L, s->callbacks_ref, "receive", 3);
-  lua_pop (L, 1);
-  plua_runtime_dispatched (s->runtime);
+  dispatch_listeners (s->runtime, L, s->callbacks_ref, "receive", 3);
 }
 
 static void
@@ -798,9 +792,7 @@ on_peer_error (SoupWebsocketConnection *ws,
   lua_rawgeti (L, LUA_REGISTRYINDEX, s->self_ref);
   lua_pushstring (L, error->message);
   lua_pushinteger (L, p->id);
-  spawn_listeners (s->runtime, L, s->callbacks_ref, "error", 2);
-  lua_pop (L, 1);
-  plua_runtime_dispatched (s->runtime);
+  dispatch_listeners (s->runtime, L, s->callbacks_ref, "error", 2);
 }
 
 static void
@@ -850,9 +842,7 @@ on_websocket (SoupServer              *soup,
 
   lua_rawgeti (L, LUA_REGISTRYINDEX, s->self_ref);
   lua_pushinteger (L, p->id);
-  spawn_listeners (s->runtime, L, s->callbacks_ref, "connected", 1);
-  lua_pop (L, 1);
-  plua_runtime_dispatched (s->runtime);
+  dispatch_listeners (s->runtime, L, s->callbacks_ref, "connected", 1);
 }
 
 /* Requests outside options.path: 404, and the connection closes (a client
@@ -1166,27 +1156,6 @@ l_client_close_metamethod (lua_State *L)
   return l_client_close (L);
 }
 
-static void
-new_metatable (lua_State     *L,
-               const char    *name,
-               const luaL_Reg methods[],
-               lua_CFunction  tostring,
-               lua_CFunction  gc,
-               lua_CFunction  close)
-{
-  luaL_newmetatable (L, name);
-  lua_newtable (L);
-  luaL_setfuncs (L, methods, 0);
-  lua_setfield (L, -2, "__index");
-  lua_pushcfunction (L, tostring);
-  lua_setfield (L, -2, "__tostring");
-  lua_pushcfunction (L, gc);
-  lua_setfield (L, -2, "__gc");
-  lua_pushcfunction (L, close);
-  lua_setfield (L, -2, "__close");
-  lua_pop (L, 1);
-}
-
 static const luaL_Reg module_functions[] = {
   { "connect", l_connect },
   { "listen", l_listen },
@@ -1207,10 +1176,10 @@ open_primitives (lua_State *L)
   lua_setmetatable (L, -2);
   lua_rawsetp (L, LUA_REGISTRYINDEX, &module_key);   /* lives as long as the state */
 
-  new_metatable (L, CLIENT_MT, client_methods, l_client_tostring, l_client_gc,
-                 l_client_close_metamethod);
-  new_metatable (L, SERVER_MT, server_methods, l_server_tostring, l_server_gc,
-                 l_server_close);
+  plua_net_new_class (L, CLIENT_MT, client_methods, l_client_tostring, l_client_gc,
+                      l_client_close_metamethod);
+  plua_net_new_class (L, SERVER_MT, server_methods, l_server_tostring, l_server_gc,
+                      l_server_close);
 
   luaL_newlib (L, module_functions);
   return 1;
@@ -1219,9 +1188,6 @@ open_primitives (lua_State *L)
 int
 plua_websocket_open (lua_State *L)
 {
-  luaL_getsubtable (L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction (L, open_primitives);
-  lua_setfield (L, -2, "plua.websocket");
-  lua_pop (L, 1);
+  plua_net_preload (L, "plua.websocket", open_primitives);
   return 0;
 }

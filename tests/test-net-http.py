@@ -17,26 +17,20 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 
+from netpeers import Checks, free_port
+
 PLUA = os.path.abspath(sys.argv[1])
-TMP = tempfile.mkdtemp(prefix="plua-net-http-")
-FAILURES = []
+CHECKS = Checks(PLUA, prefix="plua-net-http-")
+TMP = CHECKS.tmp
+FAILURES = CHECKS.failures
+check = CHECKS.check
 
 BINARY = bytes(range(256)) * 16          # 4 KiB, NUL bytes included
 BIG = bytes((i * 7 + 3) % 256 for i in range(1 << 20))   # 1 MiB
-
-
-def check(name, ok, detail=""):
-    if ok:
-        print(f"ok - {name}")
-    else:
-        print(f"not ok - {name}: {detail}")
-        FAILURES.append(name)
-    sys.stdout.flush()
 
 
 def run_lua(code, timeout=30, name="script.lua"):
@@ -135,14 +129,6 @@ def start_silent_server():
                 return
     threading.Thread(target=loop, daemon=True).start()
     return sock, sock.getsockname()[1]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # ---------------------------------------------------------------- client

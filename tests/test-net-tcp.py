@@ -3,180 +3,12 @@
 client), scripted Python servers (silent, closing mid-read, split packets) and
 Python clients (20 at once). usage: test-net-tcp.py PLUA"""
 import os
-import select
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-HOST = "127.0.0.1"
-
-
-class Checks:
-    def __init__(self, plua):
-        self.plua = plua
-        self.failed = 0
-        self.tmp = tempfile.mkdtemp(prefix="plua-net-")
-        self.procs = []
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            print(f"ok - {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"not ok - {name}: {detail}", flush=True)
-        return ok
-
-    def script(self, name, text):
-        path = os.path.join(self.tmp, name + ".lua")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return path
-
-    def run(self, name, text, *args, timeout=20, options=()):
-        """Runs plua --noapi on the script; returns (status, stdout, stderr, seconds)."""
-        path = self.script(name, text)
-        start = time.monotonic()
-        try:
-            proc = subprocess.run([self.plua, "--noapi", *options, path, *map(str, args)],
-                                  capture_output=True, timeout=timeout, cwd=self.tmp)
-        except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode("utf-8", "replace")
-            err = (e.stderr or b"").decode("utf-8", "replace")
-            return None, out, err + "\n[timed out]", time.monotonic() - start
-        return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                proc.stderr.decode("utf-8", "replace"), time.monotonic() - start)
-
-    def start(self, name, text, *args, options=()):
-        """Starts plua on the script in the background; stdout is read with Reader."""
-        path = self.script(name, text)
-        proc = subprocess.Popen([self.plua, "--noapi", *options, path, *map(str, args)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.tmp)
-        self.procs.append(proc)
-        return proc
-
-    def spawn(self, argv):
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.procs.append(proc)
-        return proc
-
-    def finish(self):
-        # SIGTERM first: `timeout` passes it on to the socat it runs.
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        print(f"# {self.failed} failed" if self.failed else "# all passed", flush=True)
-        sys.exit(1 if self.failed else 0)
-
-
-class Reader:
-    """Reads a child's stdout line by line with a deadline."""
-
-    def __init__(self, proc):
-        self.proc = proc
-        self.buf = b""
-        self.lines = []
-
-    def line(self, timeout=10):
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if not ready:
-                return None
-            chunk = os.read(self.proc.stdout.fileno(), 65536)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\n")
-        text = line.decode("utf-8", "replace")
-        self.lines.append(text)
-        return text
-
-    def wait_for(self, prefix, timeout=10):
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.line(max(deadline - time.monotonic(), 0))
-            if line is None or line.startswith(prefix):
-                return line
-
-    def rest(self, timeout=10):
-        """Waits for the end of the run: (status, remaining stdout, stderr)."""
-        try:
-            out, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-            return None, (self.buf + out).decode("utf-8", "replace"), err.decode("utf-8", "replace")
-        return (self.proc.returncode, (self.buf + out).decode("utf-8", "replace"),
-                err.decode("utf-8", "replace"))
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, timeout=5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-import threading
-
-
-def scripted_server(actions, accept_timeout=10):
-    """A one-connection Python TCP server that plays `actions` on the accepted
-    socket: ("send", bytes), ("sleep", s), ("close",), ("recv",). Returns the port."""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((HOST, 0))
-    srv.listen(8)
-    srv.settimeout(accept_timeout)
-    received = []
-
-    def run():
-        try:
-            conn, _ = srv.accept()
-        except OSError:
-            srv.close()
-            return
-        conn.settimeout(accept_timeout)
-        try:
-            for action in actions:
-                if action[0] == "send":
-                    conn.sendall(action[1])
-                elif action[0] == "sleep":
-                    time.sleep(action[1])
-                elif action[0] == "recv":
-                    received.append(conn.recv(65536))
-                elif action[0] == "close":
-                    break
-        except OSError:
-            pass
-        finally:
-            conn.close()
-            srv.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return srv.getsockname()[1], received
+from netpeers import HOST, Checks, Reader, free_port, scripted_server, wait_listening
 
 
 def socat_echo(checks):
@@ -261,7 +93,7 @@ end })
 
 
 def test_read_until(checks):
-    port, _ = scripted_server([("send", b"first\r"), ("sleep", 0.3), ("send", b"\nsecond\r\nthi"),
+    port, _, _ = scripted_server([("send", b"first\r"), ("sleep", 0.3), ("send", b"\nsecond\r\nthi"),
                                ("sleep", 0.3), ("send", b"rd\r\nrest"), ("sleep", 0.3), ("close",)])
     status, out, err, _ = checks.run("until", r'''
 local sock = net.TCPSocket({ timeout = 5000 })
@@ -287,9 +119,9 @@ sock:connect("127.0.0.1", tonumber(arg[1]), { success = line })
 
 def test_failures(checks):
     refused = free_port()
-    silent, _ = scripted_server([("sleep", 0.8), ("send", b"late"), ("sleep", 2), ("close",)])
-    midread, _ = scripted_server([("sleep", 0.3), ("send", b"partial"), ("sleep", 0.3), ("close",)])
-    peerclose, _ = scripted_server([("close",)])
+    silent, _, _ = scripted_server([("sleep", 0.8), ("send", b"late"), ("sleep", 2), ("close",)])
+    midread, _, _ = scripted_server([("sleep", 0.3), ("send", b"partial"), ("sleep", 0.3), ("close",)])
+    peerclose, _, _ = scripted_server([("close",)])
     status, out, err, secs = checks.run("failures", r'''
 local refused, silent, midread, peerclose = tonumber(arg[1]), tonumber(arg[2]), tonumber(arg[3]), tonumber(arg[4])
 local t0 = _PY.millitime()

@@ -14,14 +14,17 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 
+from netpeers import Checks, free_port
+
 PLUA = os.path.abspath(sys.argv[1])
 PYTHON = "/usr/bin/python3"   # Debian's, with python3-websockets
-TMP = tempfile.mkdtemp(prefix="plua-ws-test-")
-FAILURES = []
+CHECKS = Checks(PLUA, prefix="plua-ws-test-")
+TMP = CHECKS.tmp
+FAILURES = CHECKS.failures
+check = CHECKS.check
 
 # ---------------------------------------------------------------------------
 # Peers (Python websockets 10.x, asyncio API)
@@ -110,15 +113,6 @@ ECHO_SERVER_PY = write("echo_server.py", ECHO_SERVER)
 CLIENT_PY = write("client.py", CLIENT)
 
 
-def check(name, condition, detail=""):
-    if condition:
-        print("ok - " + name)
-    else:
-        print("not ok - %s: %s" % (name, detail))
-        FAILURES.append(name)
-    sys.stdout.flush()
-
-
 def start_echo_server(*args):
     proc = subprocess.Popen([PYTHON, ECHO_SERVER_PY, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=TMP)
@@ -148,12 +142,6 @@ def run_plua(script, timeout=20, args=(), env=None):
     except subprocess.TimeoutExpired as e:
         return None, e.stdout or "", e.stderr or "", timeout
     return done.returncode, done.stdout, done.stderr, time.monotonic() - start
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(proc, timeout):

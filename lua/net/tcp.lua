@@ -17,19 +17,11 @@
 -- bytes after the delimiter stay for the next read.
 
 local core = require("plua.tcp")
-
-local function check_callbacks(callbacks, method)
-  if callbacks == nil then return {} end
-  if type(callbacks) ~= "table" then
-    error(("bad argument to '%s' (table of callbacks expected, got %s)")
-      :format(method, type(callbacks)), 3)
-  end
-  return callbacks
-end
+local util = require("net.util")
 
 -- One function for the C primitive: fn(value, nil) or fn(nil, message).
 local function reply(callbacks, method)
-  callbacks = check_callbacks(callbacks, method)
+  callbacks = util.check_callbacks(callbacks, method)
   return function(value, err)
     if err ~= nil then
       local on_error = callbacks.error
@@ -54,10 +46,7 @@ end
 
 setmetatable(TCPSocket, {
   __call = function(_, opts)
-    if opts ~= nil and type(opts) ~= "table" then
-      error("bad argument #1 to 'TCPSocket' (table expected, got " .. type(opts) .. ")", 2)
-    end
-    opts = opts or {}
+    opts = util.check_options(opts, "TCPSocket")
     return wrap(core.socket(opts.timeout, opts.readSize), opts)
   end,
 })

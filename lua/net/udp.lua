@@ -14,25 +14,14 @@
 -- just sends ends by itself, and one waiting for a datagram does not.
 
 local core = require("plua.udp")
-
-local function check_callbacks(callbacks, method)
-  if callbacks == nil then return {} end
-  if type(callbacks) ~= "table" then
-    error(("bad argument to '%s' (table of callbacks expected, got %s)")
-      :format(method, type(callbacks)), 3)
-  end
-  return callbacks
-end
+local util = require("net.util")
 
 local UDPSocket = {}
 UDPSocket.__index = UDPSocket
 
 setmetatable(UDPSocket, {
   __call = function(_, opts)
-    if opts ~= nil and type(opts) ~= "table" then
-      error("bad argument #1 to 'UDPSocket' (table expected, got " .. type(opts) .. ")", 2)
-    end
-    opts = opts or {}
+    opts = util.check_options(opts, "UDPSocket")
     local self = setmetatable({ opts = opts, _sock = core.socket(opts.broadcast, opts.timeout) }, UDPSocket)
     self._sock:set_owner(self)   -- a busy socket keeps its wrapper alive too
     return self
@@ -40,7 +29,7 @@ setmetatable(UDPSocket, {
 })
 
 function UDPSocket:sendTo(data, ip, port, callbacks)
-  callbacks = check_callbacks(callbacks, "sendTo")
+  callbacks = util.check_callbacks(callbacks, "sendTo")
   self._sock:send_to(data, ip, port, function(nbytes, err)
     if err ~= nil then
       if callbacks.error then callbacks.error(err) end
@@ -62,7 +51,7 @@ function UDPSocket:bind(ip, port)
 end
 
 function UDPSocket:receive(callbacks)
-  callbacks = check_callbacks(callbacks, "receive")
+  callbacks = util.check_callbacks(callbacks, "receive")
   self._sock:receive(function(data, ip, port)
     if data == nil then
       if callbacks.error then callbacks.error(ip) end
