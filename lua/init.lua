@@ -11,9 +11,12 @@ PY.setInterval = setInterval
 PY.clearInterval = clearInterval
 PY.sleep = sleep
 
--- HC3 REST calls arrive here once the REST server exists; the Fibaro emulator
--- replaces this. Default: "no emulator" (HTTP 503).
-function PY.fibaro_api_hook(method, path, data) -- luacheck: no unused args
+-- HC3 REST calls (/api/...) arrive here: method, path with query string, body
+-- as JSON text, and the request table {route, params, query, headers,
+-- unknown}. Returns data, status[, headers]. The Fibaro emulator replaces
+-- this. Default: "no emulator", nil with 503 (the server answers
+-- {"error": "..."}).
+function PY.fibaro_api_hook(method, path, data, request) -- luacheck: no unused args
   return nil, 503
 end
 

@@ -16,6 +16,7 @@
 #include <glib/gi18n.h>
 #include <lauxlib.h>
 
+#include "plua-api-calls.h"
 #include "plua-api-private.h"
 #include "plua-json.h"
 
@@ -53,6 +54,8 @@ typedef struct
   guint              timer_id;
   GString           *output;
   gboolean           output_full;
+  PluaApiExecuteFunc func;        /* without msg: who gets the answer */
+  gpointer           func_data;
 } PluaApiCall;
 
 struct _PluaApiCalls
@@ -78,14 +81,29 @@ plua_api_calls_new (PluaRuntime *runtime)
   calls->runtime = g_object_ref (runtime);
   g_queue_init (&calls->in_flight);
 
-  lua_newtable (L);
-  lua_createtable (L, 0, 1);
-  lua_pushliteral (L, "k");
-  lua_setfield (L, -2, "__mode");
-  lua_setmetatable (L, -2);
-  lua_rawsetp (L, LUA_REGISTRYINDEX, &threads_key);
+  /* The REST server and the D-Bus service each have one: the thread table
+   * is shared, calls_key holds the set of them. */
+  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &threads_key) != LUA_TTABLE)
+    {
+      lua_newtable (L);
+      lua_createtable (L, 0, 1);
+      lua_pushliteral (L, "k");
+      lua_setfield (L, -2, "__mode");
+      lua_setmetatable (L, -2);
+      lua_rawsetp (L, LUA_REGISTRYINDEX, &threads_key);
+    }
+  lua_pop (L, 1);
+  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &calls_key) != LUA_TTABLE)
+    {
+      lua_pop (L, 1);
+      lua_newtable (L);
+      lua_pushvalue (L, -1);
+      lua_rawsetp (L, LUA_REGISTRYINDEX, &calls_key);
+    }
   lua_pushlightuserdata (L, calls);
-  lua_rawsetp (L, LUA_REGISTRYINDEX, &calls_key);
+  lua_pushboolean (L, 1);
+  lua_rawset (L, -3);
+  lua_pop (L, 1);
   return calls;
 }
 
@@ -162,12 +180,27 @@ plua_api_calls_free (PluaApiCalls *calls)
 
       call_close_thread (call);
       call->paused = FALSE;   /* the server goes away with its connections */
+      if (call->func != NULL)
+        call->func (FALSE, NULL, call->output->str, _("the service is shutting down"), FALSE, call->func_data);
       call_free (call);
     }
+  lua_rawgetp (L, LUA_REGISTRYINDEX, &calls_key);
+  lua_pushlightuserdata (L, calls);
   lua_pushnil (L);
-  lua_rawsetp (L, LUA_REGISTRYINDEX, &threads_key);
+  lua_rawset (L, -3);
   lua_pushnil (L);
-  lua_rawsetp (L, LUA_REGISTRYINDEX, &calls_key);
+  if (lua_next (L, -2) != 0)
+    {
+      lua_pop (L, 3);   /* another PluaApiCalls still uses the tables */
+    }
+  else
+    {
+      lua_pop (L, 1);
+      lua_pushnil (L);
+      lua_rawsetp (L, LUA_REGISTRYINDEX, &threads_key);
+      lua_pushnil (L);
+      lua_rawsetp (L, LUA_REGISTRYINDEX, &calls_key);
+    }
   g_object_unref (calls->runtime);
   g_free (calls);
 }
@@ -293,16 +326,23 @@ lookup_call (lua_State *L)
 static gint64
 latest_deadline (lua_State *L)
 {
-  PluaApiCalls *calls;
   gint64 deadline = 0;
 
-  lua_rawgetp (L, LUA_REGISTRYINDEX, &calls_key);
-  calls = lua_touserdata (L, -1);
+  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &calls_key) != LUA_TTABLE)
+    {
+      lua_pop (L, 1);
+      return 0;
+    }
+  lua_pushnil (L);
+  while (lua_next (L, -2) != 0)
+    {
+      PluaApiCalls *calls = lua_touserdata (L, -2);
+
+      lua_pop (L, 1);
+      for (GList *l = calls->in_flight.head; l != NULL; l = l->next)
+        deadline = MAX (deadline, ((PluaApiCall *) l->data)->deadline);
+    }
   lua_pop (L, 1);
-  if (calls == NULL)
-    return 0;
-  for (GList *l = calls->in_flight.head; l != NULL; l = l->next)
-    deadline = MAX (deadline, ((PluaApiCall *) l->data)->deadline);
   return deadline;
 }
 
@@ -499,8 +539,8 @@ call_new (PluaApiCalls      *calls,
 
   call->calls = calls;
   call->kind = kind;
-  call->msg = g_object_ref (msg);
-  call->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (on_msg_finished), call);
+  if (msg != NULL)
+    call->msg = g_object_ref (msg);
   call->timeout = timeout;
   call->start = g_get_monotonic_time ();
   call->deadline = call->start + (gint64) (timeout * G_USEC_PER_SEC);
@@ -588,31 +628,118 @@ answer_execute (PluaApiCall *call,
       error = timeout_message (call->timeout);
       http_status = SOUP_STATUS_REQUEST_TIMEOUT;
     }
-  if (!call->msg_gone)
+  if (call->func != NULL)
+    call->func (error == NULL, result, call->output->str, error, call->timed_out, call->func_data);
+  else if (!call->msg_gone)
     plua_api_reply (call->msg, http_status, execute_body (call, error == NULL, result, error));
 }
 
+/* (value, out) -> *out = its JSON text, without copying it through a Lua
+ * string. Called protected: only a memory error can raise. */
+static int
+encode_hook_data (lua_State *L)
+{
+  char **out = lua_touserdata (L, 2);
+  GError *error = NULL;
+
+  lua_settop (L, 1);
+  *out = plua_json_encode (L, 1, FALSE, &error);
+  if (*out == NULL)
+    {
+      g_error_free (error);
+      push_json (L, 1);   /* what JSON cannot hold, as a string */
+      *out = g_strdup (lua_tostring (L, -1));
+    }
+  return 0;
+}
+
+static gboolean
+header_text_ok (const char *text,
+                gboolean    name)
+{
+  if (name && text[0] == '\0')
+    return FALSE;
+  for (const char *p = text; *p != '\0'; p++)
+    if (*p == '\r' || *p == '\n' || (name && (*p == ':' || *p == ' ')))
+      return FALSE;
+  return TRUE;
+}
+
+/* The hook's third result: {["X-Name"] = "value"}. Only strings and
+ * numbers; framing headers stay libsoup's. Returns the Content-Type given,
+ * if any. Values are copied before the stack moves. */
+static char *
+apply_hook_headers (lua_State         *co,
+                    int                idx,
+                    SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  char *content_type = NULL;
+
+  if (lua_type (co, idx) != LUA_TTABLE)
+    return NULL;
+  lua_pushnil (co);
+  while (lua_next (co, idx) != 0)
+    {
+      if (lua_type (co, -2) == LUA_TSTRING &&
+          (lua_type (co, -1) == LUA_TSTRING || lua_type (co, -1) == LUA_TNUMBER))
+        {
+          const char *name = lua_tostring (co, -2);
+          g_autofree char *value = g_strdup (lua_tostring (co, -1));   /* a number converted in place: the value, not the key */
+
+          if (!header_text_ok (name, TRUE) || !header_text_ok (value, FALSE) ||
+              g_ascii_strcasecmp (name, "Content-Length") == 0 ||
+              g_ascii_strcasecmp (name, "Transfer-Encoding") == 0 ||
+              g_ascii_strcasecmp (name, "Connection") == 0)
+            ;
+          else if (g_ascii_strcasecmp (name, "Content-Type") == 0)
+            {
+              g_free (content_type);
+              content_type = g_steal_pointer (&value);
+            }
+          else
+            soup_message_headers_replace (headers, name, value);
+        }
+      lua_pop (co, 1);
+    }
+  return content_type;
+}
+
+/* _PY.fibaro_api_hook returned data, status[, headers]: the status (200
+ * when data is given and no status), the JSON of data as the body. nil data
+ * with an error status gets {"error": "..."}; nil data with 204 or 304 no
+ * body. A string with a Content-Type header from the hook goes out as it is
+ * (text, or JSON the hook encoded and cached itself). */
 static void
 answer_fibaro_hook (PluaApiCall *call,
                     lua_State   *co,
                     int          status,
                     int          nresults)
 {
-  lua_State *L = plua_runtime_get_state (call->calls->runtime);
-  g_autofree char *data = NULL;
+  PluaRuntime *runtime = call->calls->runtime;
+  lua_State *L = plua_runtime_get_state (runtime);
   g_autofree char *error = NULL;
+  g_autofree char *content_type = NULL;
   lua_Integer http_status = SOUP_STATUS_OK;
+  char *data = NULL;
+  gsize data_len = 0;
   gboolean data_is_nil = TRUE;
-  GString *json;
+  int base = lua_gettop (co) - nresults + 1;
 
   if (status != LUA_OK)
     {
       lua_xmove (co, L, 1);
       error = take_error_message (L);
+      /* Reported, not counted as the script's error: the client got its 500. */
+      if (!call->timed_out)
+        {
+          luaL_traceback (L, co, error, 0);
+          g_printerr (_("plua: _PY.fibaro_api_hook failed: %s\n"), lua_tostring (L, -1));
+          lua_pop (L, 1);
+        }
     }
   else
     {
-      int base = lua_gettop (co) - nresults + 1;
       int isnum = 1;
 
       if (nresults >= 2 && !lua_isnil (co, base + 1))
@@ -620,12 +747,33 @@ answer_fibaro_hook (PluaApiCall *call,
       if (!isnum || http_status < 100 || http_status > 599)
         error = g_strdup (_("_PY.fibaro_api_hook returned an invalid HTTP status"));
       data_is_nil = nresults == 0 || lua_isnil (co, base);
-      if (nresults > 1)
-        lua_pop (co, nresults - 1);
-      if (error == NULL)
-        data = encode_results (L, co, MIN (nresults, 1), &error);
-      else
-        lua_settop (co, base - 1);
+      if (error == NULL && !call->msg_gone)
+        {
+          if (nresults >= 3)
+            content_type = apply_hook_headers (co, base + 2, call->msg);
+          if (data_is_nil)
+            ;
+          else if (content_type != NULL && lua_type (co, base) == LUA_TSTRING)
+            {
+              const char *text = lua_tolstring (co, base, &data_len);
+              data = g_memdup2 (text, data_len);
+            }
+          else
+            {
+              lua_pushcfunction (L, encode_hook_data);
+              lua_pushvalue (co, base);
+              lua_xmove (co, L, 1);
+              lua_pushlightuserdata (L, &data);
+              if (lua_pcall (L, 2, 0, 0) != LUA_OK)
+                {
+                  g_clear_pointer (&data, g_free);
+                  error = take_error_message (L);
+                }
+              else
+                data_len = strlen (data);
+            }
+        }
+      lua_settop (co, base - 1);
     }
   if (call->timed_out)
     {
@@ -633,14 +781,23 @@ answer_fibaro_hook (PluaApiCall *call,
       error = timeout_message (call->timeout);
     }
   if (call->msg_gone)
-    return;
+    {
+      g_free (data);
+      return;
+    }
 
   if (error != NULL)
     {
-      json = g_string_new ("{\"error\":\"Internal server error\",\"message\":");
+      GString *json = g_string_new ("{\"error\":\"Internal server error\",\"message\":");
+
+      g_free (data);
       plua_api_append_json_string (json, error, -1);
       g_string_append_c (json, '}');
       plua_api_reply (call->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, json);
+    }
+  else if (data_is_nil && (http_status == SOUP_STATUS_NO_CONTENT || http_status == SOUP_STATUS_NOT_MODIFIED))
+    {
+      soup_server_message_set_status (call->msg, http_status, NULL);
     }
   else if (data_is_nil && http_status >= 400)
     {
@@ -651,7 +808,14 @@ answer_fibaro_hook (PluaApiCall *call,
     }
   else
     {
-      plua_api_reply (call->msg, http_status, g_string_new (data));
+      if (data == NULL)
+        {
+          data = g_strdup ("null");
+          data_len = 4;
+        }
+      soup_server_message_set_status (call->msg, http_status, NULL);
+      soup_server_message_set_response (call->msg, content_type != NULL ? content_type : "application/json",
+                                        SOUP_MEMORY_TAKE, data, data_len);
     }
 }
 
@@ -693,7 +857,9 @@ call_answer_timeout (PluaApiCall *call)
 
   call_close_thread (call);
   call->timed_out = TRUE;
-  if (!call->msg_gone)
+  if (call->func != NULL)
+    call->func (FALSE, NULL, call->output->str, error, TRUE, call->func_data);
+  else if (!call->msg_gone)
     {
       if (call->kind == CALL_EXECUTE)
         plua_api_reply (call->msg, SOUP_STATUS_REQUEST_TIMEOUT, execute_body (call, FALSE, NULL, error));
@@ -727,13 +893,69 @@ call_start (PluaApiCall *call,
     }
   else
     {
-      /* Suspended: answer when it finishes, or at the deadline. */
-      soup_server_message_pause (call->msg);
-      call->paused = TRUE;
+      /* Suspended: answer when it finishes, or at the deadline. Only now
+       * can the client go away first (no signal to connect per request). */
+      if (call->msg != NULL)
+        {
+          call->finished_id = g_signal_connect (call->msg, "finished", G_CALLBACK (on_msg_finished), call);
+          soup_server_message_pause (call->msg);
+          call->paused = TRUE;
+        }
       delay_ms = (guint) MIN (MAX (call->deadline - g_get_monotonic_time (), 0) / 1000 + 1, G_MAXUINT);
       call->timer_id = g_timeout_add (delay_ms, on_deadline, call);
     }
   plua_runtime_dispatched (runtime);
+}
+
+/* Pushes the code as a function: "return CODE" when that parses, else CODE
+ * itself, so it runs exactly once. On a syntax error, pushes the message. */
+static int
+load_code (lua_State  *L,
+           const char *code,
+           gsize       code_len,
+           const char *chunk_name)
+{
+  GString *expression = g_string_sized_new (code_len + 8);
+  int status;
+
+  g_string_append (expression, "return ");
+  g_string_append_len (expression, code, code_len);
+  status = luaL_loadbuffer (L, expression->str, expression->len, chunk_name);
+  g_string_free (expression, TRUE);
+  if (status != LUA_OK)
+    {
+      lua_pop (L, 1);
+      status = luaL_loadbuffer (L, code, code_len, chunk_name);
+    }
+  return status;
+}
+
+void
+plua_api_calls_execute_func (PluaApiCalls       *calls,
+                             const char         *code,
+                             gsize               code_len,
+                             const char         *chunk_name,
+                             double              timeout,
+                             PluaApiExecuteFunc  func,
+                             gpointer            user_data)
+{
+  lua_State *L = plua_runtime_get_state (calls->runtime);
+  PluaApiCall *call;
+
+  g_return_if_fail (calls != NULL && func != NULL);
+
+  call = call_new (calls, CALL_EXECUTE, NULL, timeout);
+  call->func = func;
+  call->func_data = user_data;
+  if (load_code (L, code, code_len, chunk_name) != LUA_OK)
+    {
+      g_autofree char *error = take_error_message (L);
+
+      func (FALSE, NULL, "", error, FALSE, user_data);
+      call_free (call);
+      return;
+    }
+  call_start (call, 0);
 }
 
 void
@@ -772,36 +994,9 @@ plua_api_calls_execute (PluaApiCalls      *calls,
 void
 plua_api_calls_fibaro_hook (PluaApiCalls      *calls,
                             SoupServerMessage *msg,
-                            const char        *method,
-                            const char        *path,
-                            const char        *body,
-                            gsize              body_len)
+                            int                nargs)
 {
-  lua_State *L = plua_runtime_get_state (calls->runtime);
-  PluaApiCall *call;
-  int top = lua_gettop (L);
+  PluaApiCall *call = call_new (calls, CALL_FIBARO_HOOK, msg, HOOK_TIMEOUT);
 
-  /* Raw lookups: nothing a script did to _G or _PY can raise here. */
-  lua_rawgeti (L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-  lua_pushliteral (L, "_PY");
-  if (lua_rawget (L, -2) != LUA_TTABLE)
-    {
-      lua_settop (L, top);
-      plua_api_reply_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, _("_PY is not a table"));
-      return;
-    }
-  lua_pushliteral (L, "fibaro_api_hook");
-  if (lua_rawget (L, -2) != LUA_TFUNCTION)
-    {
-      lua_settop (L, top);
-      plua_api_reply_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, _("_PY.fibaro_api_hook is not a function"));
-      return;
-    }
-  lua_replace (L, top + 1);
-  lua_settop (L, top + 1);
-  lua_pushstring (L, method);
-  lua_pushstring (L, path);
-  lua_pushlstring (L, body, body_len);
-  call = call_new (calls, CALL_FIBARO_HOOK, msg, HOOK_TIMEOUT);
-  call_start (call, 3);
+  call_start (call, nargs);
 }

@@ -1,5 +1,11 @@
 /* plua-api-private.h: what the REST server's parts share.
  *
+ * plua-api-server.c: the PluaApiServer (listening, request checks, the plua routes,
+ *   /ws); plua-api-calls.c: Lua run for requests (below); plua-api-hc3.c:
+ *   the /api/... routes (route table, Basic auth, the hook's arguments);
+ *   plua-api-static.c: files from GResource and the merged /openapi.json;
+ *   plua-api-port.c: who holds a port.
+ *
  * PluaApiCalls runs Lua on behalf of HTTP requests (POST /plua/execute and
  * the /api/... hook): in a coroutine of the runtime, under a time limit kept
  * by an instruction-count hook, answering the request when the code finishes,
@@ -37,13 +43,43 @@ void          plua_api_calls_execute        (PluaApiCalls      *calls,
                                              const char        *code,
                                              gsize              code_len,
                                              double             timeout);
-/* Any /api/... request: _PY.fibaro_api_hook(method, path, body) answers msg. */
+/* The hook function and its nargs arguments are on top of the runtime's
+ * state: runs it (popping them) and answers msg with what it returns:
+ * data, status[, headers]. */
 void          plua_api_calls_fibaro_hook    (PluaApiCalls      *calls,
                                              SoupServerMessage *msg,
-                                             const char        *method,
+                                             int                nargs);
+
+/* The /api/... routes. The route table and the HC3 credentials are loaded on
+ * the first request, not at start-up. */
+typedef struct _PluaApiHc3 PluaApiHc3;
+
+PluaApiHc3   *plua_api_hc3_new              (PluaRuntime  *runtime,
+                                             PluaApiCalls *calls);
+void          plua_api_hc3_free             (PluaApiHc3   *hc3);
+/* Answers (or starts answering) a request whose path starts with /api. */
+void          plua_api_hc3_handle           (PluaApiHc3        *hc3,
+                                             SoupServerMessage *msg,
                                              const char        *path,
-                                             const char        *body,
-                                             gsize              body_len);
+                                             GHashTable        *query);
+
+/* Files from the GResource bundle; name is relative to the prefix
+ * ("web/index.html"). */
+void          plua_api_reply_resource       (SoupServerMessage *msg,
+                                             const char        *name);
+/* A name under /static/ that may be served: no slashes, no dot first. */
+gboolean      plua_api_static_name_ok       (const char        *name);
+/* plua.json and every HC3 description merged into one OpenAPI document:
+ * HC3 paths under /api, the union of their schemas and tags. */
+GBytes       *plua_api_build_openapi        (GError           **error);
+
+/* Shared checks. */
+gboolean      plua_api_json_depth_ok        (const char *data,
+                                             gsize       len);
+/* Compares a secret in constant time (for its length). */
+gboolean      plua_api_secret_equal         (const char *given,
+                                             gsize       given_len,
+                                             const char *secret);
 
 /* JSON helpers shared by the server's parts. */
 void          plua_api_append_json_string   (GString    *out,

@@ -1,14 +1,15 @@
 /* plua-api-server.c: the REST API server on libsoup.
  *
  * Routes (api-descriptions/plua.json describes them): GET /, /openapi.json,
- * /plua/status, /plua/info, /plua/state; POST /plua/execute; any method on
- * /api/... (handed to _PY.fibaro_api_hook); GET /ws (WebSocket: every printed
- * line); GET /web and /static/... (the web REPL, from GResource).
+ * /plua/status, /plua/info, /plua/state; POST /plua/execute; the HC3 routes
+ * under /api/ (plua-api-hc3.c); GET /ws (WebSocket: every printed line);
+ * GET /web, /docs and /static/... (pages from GResource, plua-api-static.c).
  *
  * Safe by default: it listens on 127.0.0.1 and then only answers requests
  * whose Host is a loopback name (no DNS rebinding). Anywhere else an access
- * token is required (Authorization: Bearer) on every route but the page and
- * its assets. State-changing requests and /ws from another browser origin are
+ * token is required (Authorization: Bearer, or X-Plua-Token when Authorization
+ * carries HC3 Basic credentials) on every route but the pages and their
+ * assets. State-changing requests and /ws from another browser origin are
  * refused, and no CORS header is ever sent. Bodies over the limit get 413;
  * nested JSON is refused before json-glib's recursive parser sees it.
  */
@@ -27,6 +28,7 @@
 
 #include "plua-api-private.h"
 #include "plua-api-server.h"
+#include "plua-json.h"
 #include "plua-soup-listener.h"
 
 /* Deepest JSON nesting accepted in a request body. */
@@ -40,6 +42,8 @@ struct _PluaApiServer
   SoupServer    *server;
   PluaSoupListener *listener;
   PluaApiCalls  *calls;
+  PluaApiHc3    *hc3;
+  GBytes        *openapi;        /* built on first request */
   GPtrArray     *websockets;     /* SoupWebsocketConnection, open ones */
   gulong         output_id;
 
@@ -65,12 +69,13 @@ static const RouteInfo routes[] = {
   { "GET", "/", "this index" },
   { "GET", "/openapi.json", "OpenAPI 3 description of this API" },
   { "GET", "/web", "web REPL" },
+  { "GET", "/docs", "API documentation: HC3 routes by tag, try a request" },
   { "POST", "/plua/execute", "run Lua code: {\"code\", \"timeout\"}" },
   { "GET", "/plua/status", "runtime status" },
   { "GET", "/plua/info", "API and runtime information" },
   { "GET", "/plua/state", "runtime state" },
   { "GET", "/ws", "WebSocket: printed lines as {\"type\":\"output\",\"text\"}" },
-  { "ANY", "/api/...", "Fibaro HC3 API, answered by _PY.fibaro_api_hook" },
+  { "ANY", "/api/...", "Fibaro HC3 API (see /openapi.json), answered by _PY.fibaro_api_hook" },
 };
 
 static void
@@ -106,6 +111,7 @@ plua_api_server_finalize (GObject *object)
   PluaApiServer *self = PLUA_API_SERVER (object);
 
   g_ptr_array_unref (self->websockets);
+  g_clear_pointer (&self->openapi, g_bytes_unref);
   g_free (self->host);
   g_free (self->token);
 
@@ -150,17 +156,17 @@ random_token (void)
   return g_string_free (token, FALSE);
 }
 
-/* Constant time, so the token cannot be guessed byte by byte. */
-static gboolean
-token_equal (const char *given,
-             gsize       given_len,
-             const char *token)
+/* Constant time, so a secret cannot be guessed byte by byte. */
+gboolean
+plua_api_secret_equal (const char *given,
+                       gsize       given_len,
+                       const char *secret)
 {
-  gsize len = strlen (token);
+  gsize len = strlen (secret);
   guint8 diff = given_len != len;
 
   for (gsize i = 0; i < len; i++)
-    diff |= (guint8) given[i < given_len ? i : 0] ^ (guint8) token[i];
+    diff |= (guint8) given[i < given_len ? i : 0] ^ (guint8) secret[i];
   return given_len > 0 && diff == 0;
 }
 
@@ -214,12 +220,17 @@ authorized (PluaApiServer     *self,
     return TRUE;
   header = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Authorization");
   if (header != NULL && g_ascii_strncasecmp (header, "Bearer ", 7) == 0)
-    return token_equal (header + 7, strlen (header + 7), self->token);
+    return plua_api_secret_equal (header + 7, strlen (header + 7), self->token);
+  /* HC3 clients use Authorization for Basic credentials: the token then
+   * comes in its own header. */
+  header = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "X-Plua-Token");
+  if (header != NULL)
+    return plua_api_secret_equal (header, strlen (header), self->token);
   /* Browsers cannot set headers on a WebSocket: /ws?token=... */
   if (query != NULL && g_hash_table_contains (query, "token"))
     {
       const char *given = g_hash_table_lookup (query, "token");
-      return token_equal (given, strlen (given), self->token);
+      return plua_api_secret_equal (given, strlen (given), self->token);
     }
   return FALSE;
 }
@@ -253,7 +264,8 @@ check_request (PluaApiServer     *self,
                GHashTable        *query,
                gboolean           state_changing)
 {
-  gboolean public = g_str_equal (path, "/web") || g_str_has_prefix (path, "/static/");
+  gboolean public = g_str_equal (path, "/web") || g_str_equal (path, "/docs") ||
+                    g_str_has_prefix (path, "/static/");
 
   if (!host_allowed (self, msg))
     {
@@ -277,9 +289,9 @@ check_request (PluaApiServer     *self,
 }
 
 /* A quick scan so that json-glib's recursive parser never meets "[[[[...". */
-static gboolean
-json_depth_ok (const char *data,
-               gsize       len)
+gboolean
+plua_api_json_depth_ok (const char *data,
+                        gsize       len)
 {
   int depth = 0;
   gboolean in_string = FALSE;
@@ -428,7 +440,7 @@ reply_execute (PluaApiServer     *self,
       plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("empty body: expected JSON {\"code\": \"...\"}"));
       return;
     }
-  if (!json_depth_ok (data, len))
+  if (!plua_api_json_depth_ok (data, len))
     {
       plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("invalid JSON: nested too deeply"));
       return;
@@ -475,77 +487,24 @@ reply_execute (PluaApiServer     *self,
 }
 
 static void
-reply_fibaro (PluaApiServer     *self,
-              SoupServerMessage *msg,
-              const char        *method)
+reply_openapi (PluaApiServer     *self,
+               SoupServerMessage *msg)
 {
-  GUri *uri = soup_server_message_get_uri (msg);
-  g_autofree char *path = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  const char *query = g_uri_get_query (uri);
-  const char *data = "";
-  gsize len = 0;
-
-  if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD"))
+  if (self->openapi == NULL)
     {
-      bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
-      data = g_bytes_get_data (bytes, &len);
-      if (data == NULL)
-        data = "";
-    }
-  path = query != NULL ? g_strconcat (g_uri_get_path (uri), "?", query, NULL) : g_strdup (g_uri_get_path (uri));
-  plua_api_calls_fibaro_hook (self->calls, msg, method, path, data, len);
-}
+      g_autoptr(GError) error = NULL;
 
-static const char *
-content_type_for (const char *name)
-{
-  if (g_str_has_suffix (name, ".html"))
-    return "text/html; charset=utf-8";
-  if (g_str_has_suffix (name, ".css"))
-    return "text/css; charset=utf-8";
-  if (g_str_has_suffix (name, ".js"))
-    return "text/javascript; charset=utf-8";
-  if (g_str_has_suffix (name, ".json"))
-    return "application/json";
-  if (g_str_has_suffix (name, ".svg"))
-    return "image/svg+xml";
-  if (g_str_has_suffix (name, ".png"))
-    return "image/png";
-  return "application/octet-stream";
-}
-
-/* A file compiled into the binary, under the resource prefix. */
-static void
-reply_resource (SoupServerMessage *msg,
-                const char        *name)
-{
-  g_autofree char *resource = g_strconcat (PLUA_RESOURCE_PREFIX "/", name, NULL);
-  g_autoptr(GBytes) bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-
-  if (bytes == NULL)
-    {
-      plua_api_reply_error (msg, SOUP_STATUS_NOT_FOUND, _("no such file"));
-      return;
+      self->openapi = plua_api_build_openapi (&error);
+      if (self->openapi == NULL)
+        {
+          plua_api_reply_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, error->message);
+          return;
+        }
     }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_message_headers_set_content_type (headers, content_type_for (name), NULL);
-  if (g_str_has_suffix (name, ".html"))
-    soup_message_headers_replace (headers, "Content-Security-Policy",
-                                  "default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'");
-  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes);
-}
-
-static gboolean
-static_name_ok (const char *name)
-{
-  if (name[0] == '\0' || name[0] == '.')
-    return FALSE;
-  for (const char *p = name; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-' && *p != '_')
-      return FALSE;
-  return TRUE;
+  soup_message_headers_set_content_type (soup_server_message_get_response_headers (msg),
+                                         "application/json", NULL);
+  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), self->openapi);
 }
 
 static void
@@ -579,10 +538,7 @@ handle_request (SoupServer        *server,
     return;
 
   if (g_str_has_prefix (path, "/api/") || g_str_equal (path, "/api"))
-    {
-      g_autofree char *upper = g_ascii_strup (method, -1);
-      reply_fibaro (self, msg, upper);
-    }
+    plua_api_hc3_handle (self->hc3, msg, path, query);
   else if (g_str_equal (path, "/plua/execute"))
     {
       if (method == SOUP_METHOD_POST)
@@ -595,6 +551,7 @@ handle_request (SoupServer        *server,
     }
   else if (!get && (g_str_equal (path, "/") || g_str_has_prefix (path, "/plua/") ||
                     g_str_equal (path, "/openapi.json") || g_str_equal (path, "/web") ||
+                    g_str_equal (path, "/docs") ||
                     g_str_has_prefix (path, "/static/")))
     {
       soup_message_headers_replace (headers, "Allow", "GET, HEAD");
@@ -609,13 +566,15 @@ handle_request (SoupServer        *server,
   else if (g_str_equal (path, "/plua/state"))
     reply_state (self, msg);
   else if (g_str_equal (path, "/openapi.json"))
-    reply_resource (msg, "api-descriptions/plua.json");
+    reply_openapi (self, msg);
   else if (g_str_equal (path, "/web"))
-    reply_resource (msg, "web/index.html");
-  else if (g_str_has_prefix (path, "/static/") && static_name_ok (path + strlen ("/static/")))
+    plua_api_reply_resource (msg, "web/index.html");
+  else if (g_str_equal (path, "/docs"))
+    plua_api_reply_resource (msg, "web/docs.html");
+  else if (g_str_has_prefix (path, "/static/") && plua_api_static_name_ok (path + strlen ("/static/")))
     {
       g_autofree char *name = g_strconcat ("web/", path + strlen ("/static/"), NULL);
-      reply_resource (msg, name);
+      plua_api_reply_resource (msg, name);
     }
   else
     plua_api_reply_error (msg, SOUP_STATUS_NOT_FOUND, _("no such route (GET / lists them)"));
@@ -698,6 +657,20 @@ handle_ws (SoupServer              *server,
   g_ptr_array_add (self->websockets, g_object_ref (conn));
 }
 
+/* Sends one JSON text to every open page. */
+static void
+broadcast (PluaApiServer *self,
+           const char    *json)
+{
+  for (guint i = 0; i < self->websockets->len; i++)
+    {
+      SoupWebsocketConnection *conn = g_ptr_array_index (self->websockets, i);
+
+      if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_send_text (conn, json);
+    }
+}
+
 static void
 on_output (PluaRuntime   *runtime,
            const char    *text,
@@ -712,14 +685,72 @@ on_output (PluaRuntime   *runtime,
   json = g_string_new ("{\"type\":\"output\",\"text\":");
   plua_api_append_json_string (json, text, len);
   g_string_append_c (json, '}');
-  for (guint i = 0; i < self->websockets->len; i++)
-    {
-      SoupWebsocketConnection *conn = g_ptr_array_index (self->websockets, i);
-
-      if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_send_text (conn, json->str);
-    }
+  broadcast (self, json->str);
   g_string_free (json, TRUE);
+}
+
+/* _PY.broadcast_view_update(qa_id, component, property, value): tells the
+ * pages a QuickApp's view changed ({"type": "view_update", ...}). Returns
+ * true, or false and a message when value cannot be JSON (never raises: a
+ * view update must not break the QuickApp). Exists while the server runs. */
+static int
+l_broadcast_view_update (lua_State *L)
+{
+  PluaApiServer *self = lua_touserdata (L, lua_upvalueindex (1));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  g_autofree char *qa_id = NULL;
+  const char *component = luaL_checkstring (L, 2);
+  const char *property = luaL_checkstring (L, 3);
+  GString *json;
+
+  luaL_checkany (L, 4);
+  qa_id = plua_json_encode (L, 1, FALSE, &error);
+  if (qa_id != NULL)
+    value = plua_json_encode (L, 4, FALSE, &error);
+  if (value == NULL)
+    {
+      lua_pushboolean (L, FALSE);
+      lua_pushstring (L, error->message);
+      return 2;
+    }
+  json = g_string_new ("{\"type\":\"view_update\",\"qa_id\":");
+  g_string_append (json, qa_id);
+  g_string_append (json, ",\"element_id\":");
+  plua_api_append_json_string (json, component, strlen (component));
+  g_string_append (json, ",\"property\":");
+  plua_api_append_json_string (json, property, strlen (property));
+  g_string_append (json, ",\"value\":");
+  g_string_append (json, value);
+  g_string_append_c (json, '}');
+  broadcast (self, json->str);
+  g_string_free (json, TRUE);
+  lua_pushboolean (L, TRUE);
+  return 1;
+}
+
+/* Installs or removes _PY.broadcast_view_update (the closure points at self:
+ * it must not outlive the running server). */
+static void
+set_broadcast_function (PluaApiServer *self,
+                        gboolean       present)
+{
+  lua_State *L = plua_runtime_get_state (self->runtime);
+
+  if (lua_getglobal (L, "_PY") == LUA_TTABLE)
+    {
+      if (present)
+        {
+          lua_pushlightuserdata (L, self);
+          lua_pushcclosure (L, l_broadcast_view_update, 1);
+        }
+      else
+        {
+          lua_pushnil (L);
+        }
+      lua_setfield (L, -2, "broadcast_view_update");
+    }
+  lua_pop (L, 1);
 }
 
 /* Public ------------------------------------------------------------------ */
@@ -821,6 +852,7 @@ plua_api_server_start (PluaApiServer  *self,
   self->loopback_only = self->token == NULL && is_default_loopback (self->host);
   self->started = g_get_monotonic_time ();
   self->calls = plua_api_calls_new (self->runtime);
+  self->hc3 = plua_api_hc3_new (self->runtime, self->calls);
 
   soup_server_add_early_handler (self->server, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->server, NULL, handle_request, self, NULL);
@@ -828,6 +860,7 @@ plua_api_server_start (PluaApiServer  *self,
   soup_server_add_handler (self->server, "/ws", handle_ws_check, self, NULL);
   soup_server_add_websocket_handler (self->server, "/ws", NULL, NULL, handle_ws, self, NULL);
   self->output_id = g_signal_connect (self->runtime, "output", G_CALLBACK (on_output), self);
+  set_broadcast_function (self, TRUE);
   publish_port (self);
 
   url_host = strchr (self->host, ':') != NULL ? g_strdup_printf ("[%s]", self->host) : g_strdup (self->host);
@@ -848,7 +881,10 @@ plua_api_server_stop (PluaApiServer *self)
   g_clear_pointer (&self->listener, plua_soup_listener_free);
   if (self->server != NULL)
     soup_server_disconnect (self->server);
+  if (self->output_id != 0)
+    set_broadcast_function (self, FALSE);
   close_websockets (self);
+  g_clear_pointer (&self->hc3, plua_api_hc3_free);
   g_clear_pointer (&self->calls, plua_api_calls_free);
   g_clear_signal_handler (&self->output_id, self->runtime);
 }
@@ -859,75 +895,4 @@ plua_api_server_get_port (PluaApiServer *self)
   g_return_val_if_fail (PLUA_IS_API_SERVER (self), 0);
 
   return self->port;
-}
-
-/* Port holder --------------------------------------------------------------- */
-
-/* The inode of the socket listening on port, from /proc/net/tcp{,6}. */
-static guint64
-find_listening_inode (guint port)
-{
-  const char *tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
-
-  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
-    {
-      g_autofree char *contents = NULL;
-      g_auto(GStrv) lines = NULL;
-
-      if (!g_file_get_contents (tables[t], &contents, NULL, NULL))
-        continue;
-      lines = g_strsplit (contents, "\n", -1);
-      for (guint i = 1; lines[i] != NULL; i++)
-        {
-          unsigned int local_port, state;
-          guint64 inode;
-
-          if (sscanf (lines[i], " %*s %*[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*s %*s %" G_GUINT64_FORMAT,
-                      &local_port, &state, &inode) == 3 &&
-              local_port == port && state == 0x0A && inode != 0)
-            return inode;
-        }
-    }
-  return 0;
-}
-
-char *
-plua_api_find_port_holder (guint port)
-{
-  g_autoptr(GDir) proc = NULL;
-  g_autofree char *wanted = NULL;
-  guint64 inode = find_listening_inode (port);
-  const char *pid;
-
-  if (inode == 0 || (proc = g_dir_open ("/proc", 0, NULL)) == NULL)
-    return NULL;
-  wanted = g_strdup_printf ("socket:[%" G_GUINT64_FORMAT "]", inode);
-  while ((pid = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree char *fd_path = NULL;
-      g_autoptr(GDir) fds = NULL;
-      const char *fd;
-
-      if (!g_ascii_isdigit (pid[0]))
-        continue;
-      fd_path = g_build_filename ("/proc", pid, "fd", NULL);
-      if ((fds = g_dir_open (fd_path, 0, NULL)) == NULL)
-        continue;   /* another user's process */
-      while ((fd = g_dir_read_name (fds)) != NULL)
-        {
-          g_autofree char *link_path = g_build_filename (fd_path, fd, NULL);
-          g_autofree char *target = g_file_read_link (link_path, NULL);
-
-          if (target != NULL && g_str_equal (target, wanted))
-            {
-              g_autofree char *comm_path = g_build_filename ("/proc", pid, "comm", NULL);
-              g_autofree char *comm = NULL;
-
-              if (g_file_get_contents (comm_path, &comm, NULL, NULL))
-                return g_strdup_printf (_("process %s (%s)"), pid, g_strstrip (comm));
-              return g_strdup_printf (_("process %s"), pid);
-            }
-        }
-    }
-  return NULL;
 }

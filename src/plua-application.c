@@ -9,6 +9,12 @@
  *   once a second.
  * Exit status: 0 for a normal end, 1 when any uncaught Lua error happened
  * (in the script, a fragment or a callback), 2 for a command-line error.
+ *
+ * --service (--gapplication-service when D-Bus activation starts it) is the
+ * one unique instance: it takes the application id, owns the name on the
+ * session bus, exports the Runtime1 interface (plua-dbus.c) and runs until
+ * stopped, or, when activated, until it has been idle for a while. --remote
+ * is a client of it (plua-remote.c).
  */
 #include "config.h"
 
@@ -26,8 +32,11 @@
 
 #include "plua-api-server.h"
 #include "plua-application.h"
+#include "plua-api-private.h"
 #include "plua-config.h"
+#include "plua-dbus.h"
 #include "plua-html.h"
+#include "plua-remote.h"
 #include "plua-repl.h"
 #include "plua-runtime.h"
 
@@ -39,6 +48,11 @@ struct _PluaApplication
   PluaRuntime  *runtime;
   PluaRepl     *repl;
   PluaApiServer *api_server;
+  PluaDbusService *dbus;
+
+  gboolean      service;          /* --service or --gapplication-service */
+  gboolean      activated;        /* --gapplication-service: quit when idle */
+  gint64        idle_since;       /* monotonic µs: nothing running since */
 
   gboolean      running;
   gboolean      repl_open;
@@ -152,7 +166,7 @@ idle_ends_run (PluaApplication *self)
 {
   const PluaConfig *config = self->config;
 
-  if (self->repl_open)
+  if (self->repl_open || self->service)
     return FALSE;
   if (config->has_run_for && config->run_for <= 0)
     return FALSE;   /* 0: until stopped; < 0: exactly |N| seconds */
@@ -161,12 +175,54 @@ idle_ends_run (PluaApplication *self)
   return plua_runtime_get_total_pending (self->runtime) == 0;
 }
 
+/* Seconds from PLUA_SERVICE_IDLE_TIMEOUT / PLUA_EXECUTE_TIMEOUT, or the default. */
+static double
+env_seconds (const char *name,
+             double      fallback)
+{
+  const char *text = g_getenv (name);
+  char *end;
+  double value;
+
+  if (text == NULL || text[0] == '\0')
+    return fallback;
+  value = g_ascii_strtod (text, &end);
+  if (*end != '\0' || !(value > 0) || value > PLUA_API_MAX_TIMEOUT)
+    return fallback;
+  return value;
+}
+
+/* An activated service ends after PLUA_SERVICE_IDLE_TIMEOUT seconds (60) with
+ * no D-Bus call and nothing pending in the runtime. */
+static gboolean
+service_idle_expired (PluaApplication *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 last;
+
+  if (!self->activated || self->dbus == NULL)
+    return FALSE;
+  if (plua_runtime_get_total_pending (self->runtime) > 0 ||
+      plua_dbus_service_get_n_pending (self->dbus) > 0)
+    {
+      self->idle_since = now;
+      return FALSE;
+    }
+  last = MAX (self->idle_since, plua_dbus_service_get_last_activity (self->dbus));
+  return now - last >= (gint64) (env_seconds ("PLUA_SERVICE_IDLE_TIMEOUT", 60.0) * G_USEC_PER_SEC);
+}
+
 static void
 check_end (PluaApplication *self)
 {
   if (!self->running)
     return;
-  if (hook_says_stop (self))
+  if (service_idle_expired (self))
+    {
+      plua_runtime_debug (self->runtime, "service idle: stopping");
+      plua_application_end (self, 0);
+    }
+  else if (hook_says_stop (self))
     {
       plua_runtime_debug (self->runtime, "_PY.isRunning returned false: stopping");
       plua_application_end (self, 0);
@@ -387,9 +443,110 @@ start_api_server (PluaApplication *self)
       g_printerr (_("plua: warning: %s; running without the REST API\n"), error->message);
       return TRUE;
     }
-  if (explicit || config->fibaro)
+  if ((explicit || config->fibaro) && !self->service)
     plua_runtime_hold (self->runtime, PLUA_PENDING_SERVER);
+  if (self->dbus != NULL)
+    plua_dbus_service_set_api_port (self->dbus, plua_api_server_get_port (self->api_server));
   return TRUE;
+}
+
+/* The runtime, made once: by dbus_register for the service (calls may come
+ * in as soon as the name is owned), else by command_line. */
+static void
+ensure_runtime (PluaApplication *self)
+{
+  if (self->runtime != NULL)
+    return;
+  self->runtime = plua_runtime_new (self->config);
+  g_signal_connect (self->runtime, "output", G_CALLBACK (on_output), self);
+  g_signal_connect (self->runtime, "dispatched", G_CALLBACK (on_dispatched), self);
+  g_signal_connect (self->runtime, "exit-requested", G_CALLBACK (on_exit_requested), self);
+}
+
+static gboolean
+plua_application_dbus_register (GApplication    *app,
+                                GDBusConnection *connection,
+                                const char      *object_path,
+                                GError         **error)
+{
+  PluaApplication *self = PLUA_APPLICATION (app);
+
+  if (!G_APPLICATION_CLASS (plua_application_parent_class)->dbus_register (app, connection, object_path, error))
+    return FALSE;
+  if (!self->service)
+    return TRUE;
+  ensure_runtime (self);
+  if (self->dbus == NULL)
+    self->dbus = plua_dbus_service_new (self->runtime,
+                                        env_seconds ("PLUA_EXECUTE_TIMEOUT", PLUA_API_DEFAULT_TIMEOUT));
+  return plua_dbus_service_export (self->dbus, connection, PLUA_DBUS_OBJECT_PATH, error);
+}
+
+static void
+plua_application_dbus_unregister (GApplication    *app,
+                                  GDBusConnection *connection,
+                                  const char      *object_path)
+{
+  PluaApplication *self = PLUA_APPLICATION (app);
+
+  if (self->dbus != NULL)
+    plua_dbus_service_unexport (self->dbus);
+  G_APPLICATION_CLASS (plua_application_parent_class)->dbus_unregister (app, connection, object_path);
+}
+
+/* Launching plua from the desktop (DBusActivatable): the web REPL in the
+ * default browser, or in PLUA_BROWSER (a command; tests use it). */
+static void
+plua_application_activate (GApplication *app)
+{
+  PluaApplication *self = PLUA_APPLICATION (app);
+  const char *browser = g_getenv ("PLUA_BROWSER");
+  const char *host = self->config->api_host;
+  g_autofree char *url = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->dbus != NULL)
+    self->idle_since = g_get_monotonic_time ();
+  if (self->api_server == NULL || plua_api_server_get_port (self->api_server) == 0)
+    {
+      g_printerr (_("plua: the REST API is not running: no web REPL to open\n"));
+      return;
+    }
+  /* A wildcard or IPv6 address: the browser goes to loopback. */
+  if (host == NULL || strcmp (host, "0.0.0.0") == 0 || strchr (host, ':') != NULL)
+    host = "127.0.0.1";
+  url = g_strdup_printf ("http://%s:%u/web", host, plua_api_server_get_port (self->api_server));
+  if (browser != NULL && browser[0] != '\0')
+    {
+      g_auto(GStrv) argv = NULL;
+
+      if (g_shell_parse_argv (browser, NULL, &argv, &error))
+        {
+          guint n = g_strv_length (argv);
+
+          argv = g_renew (char *, argv, n + 2);
+          argv[n] = g_strdup (url);
+          argv[n + 1] = NULL;
+          g_spawn_async (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &error);
+        }
+    }
+  else
+    {
+      g_app_info_launch_default_for_uri (url, NULL, &error);
+    }
+  if (error != NULL)
+    g_printerr (_("plua: cannot open %s in a browser: %s\n"), url, error->message);
+}
+
+/* The service's run: no script, the API server per the options, the D-Bus
+ * interface already exported by dbus_register. */
+static void
+start_service (PluaApplication *self)
+{
+  plua_runtime_debug (self->runtime, "service %s started%s", PLUA_APP_ID,
+                      self->activated ? " by D-Bus activation" : "");
+  self->idle_since = g_get_monotonic_time ();
+  start_api_server (self);
 }
 
 static int
@@ -403,10 +560,7 @@ plua_application_command_line (GApplication            *app,
   self->running = TRUE;
   self->stdout_is_tty = isatty (STDOUT_FILENO);
 
-  self->runtime = plua_runtime_new (config);
-  g_signal_connect (self->runtime, "output", G_CALLBACK (on_output), self);
-  g_signal_connect (self->runtime, "dispatched", G_CALLBACK (on_dispatched), self);
-  g_signal_connect (self->runtime, "exit-requested", G_CALLBACK (on_exit_requested), self);
+  ensure_runtime (self);
 
   self->sigint_id = g_unix_signal_add (SIGINT, on_sigint, self);
   self->sigterm_id = g_unix_signal_add (SIGTERM, on_sigterm, self);
@@ -419,6 +573,11 @@ plua_application_command_line (GApplication            *app,
   plua_runtime_debug (self->runtime, "runtime started (%s)", LUA_RELEASE);
 
   set_arg_table (plua_runtime_get_state (self->runtime), config);
+  if (self->service)
+    {
+      start_service (self);
+      return 0;
+    }
   /* Asked for, the server is up before the script runs; otherwise only once
    * the script is still running after its first pass: a quick
    * `plua -e 'print(1)'` never binds a port. */
@@ -454,6 +613,9 @@ typedef struct
   char    *api_token;
   gint64   api_max_body;
   gboolean fibaro;
+  gboolean service;
+  gboolean gapplication_service;
+  gboolean remote;
 } Options;
 
 static void
@@ -493,6 +655,13 @@ create_option_context (Options *o)
       N_("Largest request body the REST API accepts, in bytes (default 1048576)"), N_("BYTES") },
     { "fibaro", 0, 0, G_OPTION_ARG_NONE, &o->fibaro,
       N_("Load the Fibaro HC3 QuickApp emulator"), NULL },
+    { "service", 0, 0, G_OPTION_ARG_NONE, &o->service,
+      N_("Run as the D-Bus service io.github.plua.Plua (one per session) with the REST API"), NULL },
+    { "gapplication-service", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->gapplication_service,
+      N_("Run as the D-Bus service, started by D-Bus activation: quit when idle"), NULL },
+    { "remote", 0, 0, G_OPTION_ARG_NONE, &o->remote,
+      N_("Send the -e fragments and the script to the D-Bus service (starting it if needed) and print their output and results"),
+      NULL },
     { "version", 'v', 0, G_OPTION_ARG_NONE, &o->version,
       N_("Show the version and exit"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->remaining,
@@ -548,7 +717,7 @@ config_from_options (PluaApplication *self,
     }
   if (o->api_max_body != -1 && o->api_max_body <= 0)
     {
-      g_printerr (_("plua: invalid size %" G_GINT64_FORMAT " for --api-max-body (at least 1)\n"), o->api_max_body);
+      g_printerr (_("plua: invalid size %lld for --api-max-body (at least 1)\n"), (long long) o->api_max_body);
       *exit_status = EXIT_USAGE;
       return FALSE;
     }
@@ -628,10 +797,57 @@ plua_application_local_command_line (GApplication   *app,
       return TRUE;
     }
 
+  if ((o.service || o.gapplication_service) && (o.remote || o.fragments != NULL || o.remaining != NULL || o.interactive))
+    {
+      g_printerr (_("plua: --service runs no script, -e, -i or --remote\n"));
+      options_clear (&o);
+      *exit_status = EXIT_USAGE;
+      return TRUE;
+    }
+  if (o.remote && o.fragments == NULL && o.remaining == NULL)
+    {
+      g_printerr (_("plua: --remote needs -e CODE or a script\n"));
+      options_clear (&o);
+      *exit_status = EXIT_USAGE;
+      return TRUE;
+    }
+  self->service = o.service || o.gapplication_service;
+  self->activated = o.gapplication_service;
+
   go_on = config_from_options (self, &o, *arguments, exit_status);
   options_clear (&o);
   if (!go_on)
     return TRUE;
+
+  if (o.remote)
+    {
+      *exit_status = plua_remote_run (self->config->fragments, self->config->script);
+      return TRUE;
+    }
+  if (self->service)
+    {
+      g_clear_error (&error);
+      /* Unique: the id makes GApplication own the name on the session bus
+       * (and call dbus_register, which exports Runtime1). */
+      self->config->interactive = FALSE;
+      g_application_set_application_id (app, PLUA_APP_ID);
+      g_application_set_flags (app, G_APPLICATION_HANDLES_COMMAND_LINE);
+      /* Without a session bus GApplication would go on as a lone instance. */
+      if (g_application_register (app, NULL, &error) && g_application_get_dbus_connection (app) == NULL)
+        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED, _("no session bus"));
+      if (error != NULL)
+        {
+          g_printerr (_("plua: cannot start the D-Bus service: %s\n"), error->message);
+          *exit_status = 1;
+          return TRUE;
+        }
+      if (g_application_get_is_remote (app))
+        {
+          g_printerr (_("plua: the service %s is already running\n"), PLUA_APP_ID);
+          *exit_status = 1;
+          return TRUE;
+        }
+    }
 
   /* The script's own arguments are not GApplication's business. */
   g_strfreev (*arguments);
@@ -647,6 +863,7 @@ plua_application_dispose (GObject *object)
 
   g_clear_object (&self->repl);
   /* Before the runtime: its calls in progress hold Lua threads. */
+  g_clear_pointer (&self->dbus, plua_dbus_service_free);
   g_clear_object (&self->api_server);
   g_clear_object (&self->runtime);
 
@@ -673,6 +890,9 @@ plua_application_class_init (PluaApplicationClass *klass)
   object_class->finalize = plua_application_finalize;
   app_class->local_command_line = plua_application_local_command_line;
   app_class->command_line = plua_application_command_line;
+  app_class->dbus_register = plua_application_dbus_register;
+  app_class->dbus_unregister = plua_application_dbus_unregister;
+  app_class->activate = plua_application_activate;
 }
 
 static void
@@ -683,6 +903,12 @@ plua_application_init (PluaApplication *self)
 PluaApplication *
 plua_application_new (void)
 {
+  const char *localedir = g_getenv ("PLUA_LOCALEDIR");
+
+  /* Translations from elsewhere than LOCALEDIR: a relocated install, or the
+   * build tree's in the tests. Before any option is parsed. */
+  if (localedir != NULL && localedir[0] != '\0')
+    bindtextdomain (GETTEXT_PACKAGE, localedir);
   /* Non-unique: every `plua script.lua` is its own process, side by side.
    * Without an application id such a run never touches the session bus; the
    * D-Bus service mode sets PLUA_APP_ID. */

@@ -104,6 +104,16 @@ def test_routes(p):
     status, body, _, _ = p.request("GET", "/openapi.json")
     check("GET /openapi.json is OpenAPI 3 with the routes",
           status == 200 and body["openapi"].startswith("3.") and "/plua/execute" in body["paths"], status)
+    check("GET /openapi.json merges the HC3 routes under /api with their schemas",
+          "/api/devices/{deviceID}" in body["paths"] and "/api/{path}" not in body["paths"] and
+          "Device" in body.get("components", {}).get("schemas", {}) and
+          any(t.get("name") == "devices" for t in body.get("tags", [])), sorted(body["paths"])[:5])
+    status, _, headers, raw = p.request("GET", "/docs")
+    check("GET /docs: the docs page from the bundle",
+          status == 200 and headers["content-type"].startswith("text/html") and b"docs.js" in raw and
+          "content-security-policy" in headers, (status, headers))
+    status, _, headers, raw = p.request("GET", "/static/docs.js")
+    check("GET /static/docs.js", status == 200 and b"openapi.json" in raw and b"innerHTML" not in raw, status)
     status, body, _, _ = p.request("GET", "/plua/status")
     check("GET /plua/status", status == 200 and body["status"] == "running" and
           body["lua_memory_bytes"] > 0 and body["uptime"] >= 0 and
@@ -223,9 +233,9 @@ def test_fibaro_hook(p):
     status, body, _, _ = p.request("GET", "/api/devices?x=1")
     check("/api/... without the emulator: 503 with error", status == 503 and "error" in body, (status, body))
     p.execute("_PY.fibaro_api_hook = function(m, p, b) return {method = m, path = p, body = b}, 201 end")
-    status, body, _, _ = p.request("post", "/api/devices/5?x=1", '{"a":1}')
+    status, body, _, _ = p.request("put", "/api/devices/5?x=1", '{"a":1}')
     check("/api/... goes to _PY.fibaro_api_hook(method, path, body)",
-          status == 201 and body == {"method": "POST", "path": "/api/devices/5?x=1", "body": '{"a":1}'},
+          status == 201 and body == {"method": "PUT", "path": "/api/devices/5?x=1", "body": '{"a":1}'},
           (status, body))
     status, body, _, _ = p.request("GET", "/api/rooms")
     check("/api/...: GET body is \"\"", status == 201 and body["body"] == "", body)
@@ -310,6 +320,10 @@ def test_token():
         check("non-loopback: the page needs no token", status != 401, status)
         status, _, _, _ = p.request("GET", "/api/devices")
         check("non-loopback: /api needs the token", status == 401, status)
+        status, _, _, _ = p.request("GET", "/plua/status", headers={"X-Plua-Token": p.token})
+        check("non-loopback: the token in X-Plua-Token, 200", status == 200, status)
+        status, _, _, _ = p.request("GET", "/docs")
+        check("non-loopback: the docs page needs no token", status == 200, status)
         url = f"ws://127.0.0.2:{p.port}/ws"
         check("non-loopback: /ws without token refused", ws_refused(url), url)
         check("non-loopback: /ws?token= accepted", not ws_refused(url + "?token=" + p.token), url)

@@ -42,6 +42,9 @@ def test_man_page():
         check(f"man page has {section}", section in text, "")
     version = subprocess.run([PLUA, "--version"], capture_output=True, text=True, timeout=10).stdout.split()[1]
     check("man page carries the version", f"plua {version}" in text, version)
+    metainfo = os.path.join(BUILD_ROOT, "data", "io.github.plua.Plua.metainfo.xml")
+    text = open(metainfo).read() if os.path.exists(metainfo) else ""
+    check("the metainfo's release is the version", f'<release version="{version}"' in text, metainfo)
 
 
 def complete(words, cwd=None):
@@ -78,7 +81,12 @@ def test_install():
         files = set()
         for root, _, names in os.walk(dest):
             files.update(os.path.relpath(os.path.join(root, n), dest) for n in names)
-        for suffix in ("/bin/plua", "/share/man/man1/plua.1", "/bash-completion/completions/plua"):
+        app_id = "io.github.plua.Plua"
+        for suffix in ("/bin/plua", "/share/man/man1/plua.1", "/bash-completion/completions/plua",
+                       f"/share/applications/{app_id}.desktop", f"/share/metainfo/{app_id}.metainfo.xml",
+                       f"/share/dbus-1/services/{app_id}.service", f"/share/dbus-1/interfaces/{app_id}.Runtime1.xml",
+                       f"/share/icons/hicolor/scalable/apps/{app_id}.svg",
+                       "/share/locale/sv/LC_MESSAGES/plua.mo", "/share/locale/pl/LC_MESSAGES/plua.mo"):
             check(f"installs ...{suffix}", any(f.endswith(suffix) for f in files), sorted(files))
         binary = next((os.path.join(dest, f) for f in files if f.endswith("/bin/plua")), None)
         if binary:

@@ -120,6 +120,7 @@ function QuickApp:setLevel(a, b) self:debug("setLevel", a, b, math.type(a)) end
 function QuickApp:report() self:debug("global G is", (fibaro.getGlobalVariable("G"))) end
 function QuickApp:relay(target) fibaro.call(target, "turnOn") end
 function QuickApp:clicked(ev) self:debug("clicked", ev.elementName, json.encode(ev.values)) end
+function QuickApp:label(text) self:updateView("lbl", "text", text) end
 function QuickApp:onInit()
   self:registerUICallback("btn", "onReleased", "clicked")
   self:debug("switch ready")
@@ -135,6 +136,23 @@ function QuickApp:onInit() self:debug("other ready") end
 """
 
 
+def view_update_over_ws(p):
+    """What a web page on /ws sees when a QuickApp calls updateView."""
+    import asyncio
+    import websockets
+
+    async def run():
+        async with websockets.connect(f"ws://127.0.0.1:{p.port}/ws") as ws:
+            p.request("POST", "/api/devices/5010/action/label", {"args": ["hello <b>"]})
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+                if msg.get("type") == "view_update":
+                    return msg
+        return None
+    return asyncio.run(run())
+
+
 def test_rest(tmp):
     a = os.path.join(tmp, "switch.lua")
     b = os.path.join(tmp, "other.lua")
@@ -146,6 +164,10 @@ def test_rest(tmp):
     try:
         check("both QuickApps started", p.wait_line("switch ready") and p.wait_line("other ready"),
               "\n".join(p.lines) + "".join(p.err))
+        msg = view_update_over_ws(p)
+        check("updateView reaches /ws pages as view_update",
+              msg == {"type": "view_update", "qa_id": 5010, "element_id": "lbl", "property": "text",
+                      "value": "hello <b>"}, msg)
         status, dev = p.request("GET", "/api/devices/5010")
         check("GET /api/devices/{id}", status == 200 and dev["type"] == "com.fibaro.binarySwitch"
               and dev["properties"]["value"] is False, f"{status} {dev}")

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The web REPL in a real browser: headless Chromium (Debian's chromium)
+"""The web REPL and the API docs page in a real browser: headless Chromium (Debian's chromium)
 driven by playwright-core from npm, which this script installs into the
 build directory on first use (never committed).
 
@@ -43,7 +43,10 @@ def main():
             skip("npm install playwright-core failed: " + p.stderr.strip().splitlines()[-1:][0]
                  if p.stderr.strip() else "npm install playwright-core failed")
 
-    proc = subprocess.Popen([PLUA, "--api-port", "0", "-e", "web_test = true"], stdin=subprocess.DEVNULL,
+    # The hook answers the docs page's "try it" with what it received.
+    hook = ("_PY.fibaro_api_hook = function(method, path, data, request) "
+            "return {method = method, path = path, params = request.params}, 200 end")
+    proc = subprocess.Popen([PLUA, "--api-port", "0", "-e", "web_test = true", "-e", hook], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = None
     ready = threading.Event()
@@ -74,7 +77,7 @@ def main():
         except subprocess.TimeoutExpired:
             print("not ok - browser test finished within 150 s")
             return 1
-        print(f"# screenshots: {BUILD}/web-repl.png, {BUILD}/web-repl-phone-dark.png")
+        print(f"# screenshots: {BUILD}/web-repl.png, {BUILD}/web-repl-phone-dark.png, {BUILD}/docs.png")
         return p.returncode
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -9,9 +9,11 @@ packages="meson ninja-build pkg-config gcc libc6-dev gettext
 if [ "${1:-}" = "--tests" ]; then
   # python3 drives the script/REPL/CLI tests; the Lua C modules prove Debian's
   # modules load; lua-luv and hyperfine are for tests/bench; chromium and npm
-  # (playwright-core) for the web REPL browser test.
+  # (playwright-core) for the web REPL browser test; dbus (a private bus for
+  # the D-Bus service test), desktop-file-utils and appstream validate data/.
   packages="$packages python3 lua-filesystem lua-lpeg lua-cjson lua-luv hyperfine time
-    socat curl openssl python3-websockets wrk nodejs npm chromium groff-base man-db bash"
+    socat curl openssl python3-websockets wrk nodejs npm chromium groff-base man-db bash
+    dbus desktop-file-utils appstream"
 fi
 
 missing=""

@@ -300,6 +300,9 @@ function S.updateView(id, element, prop, value)
   S.views[id][element][prop] = value
   S.emit("PluginChangedViewEvent", { deviceId = id, elementName = element,
     propertyName = prop, newValue = value })
+  -- Pages on the REST server's /ws see it at once (only while it runs).
+  local broadcast = _PY.broadcast_view_update
+  if broadcast then broadcast(id, element, prop, value) end
   return true
 end
 

@@ -1,6 +1,7 @@
 // Drives the web REPL in headless Chromium (playwright-core): run code, see
 // the result; start a timer that prints and see the line arrive over /ws;
 // HC3 colours rendered, markup in text never live; history; screenshots.
+// Then the API docs page: routes by tag, search, "try it" on one HC3 route.
 // Environment: PLUA_URL (http://127.0.0.1:PORT), CHROMIUM, SCREENSHOT_DIR.
 'use strict';
 
@@ -87,6 +88,39 @@ async function runCode(page, code) {
     check('usable at phone width (no horizontal scrolling)', fits);
     await page.screenshot({ path: process.env.SCREENSHOT_DIR + '/web-repl-phone-dark.png', fullPage: true });
     check('no errors in the page', pageErrors.length === 0, pageErrors.join(' | '));
+
+    // The API docs page: routes by tag, search, try one route.
+    const docs = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const docsErrors = [];
+    docs.on('pageerror', (e) => docsErrors.push(String(e)));
+    docs.on('console', (m) => { if (m.type() === 'error') docsErrors.push(m.text()); });
+    await docs.goto(base + '/docs');
+    check('docs page loads with its title', (await docs.title()) === 'plua API docs', await docs.title());
+    await docs.waitForSelector('#routes section[data-tag="devices"]', { timeout: 10000 });
+    const total = await docs.$$eval('#routes button', (els) => els.length);
+    const tags = await docs.$$eval('#routes section', (els) => els.map((e) => e.dataset.tag));
+    check('docs list the HC3 routes by tag, and plua\'s own', total > 263 && tags.includes('devices') &&
+          tags.includes('globalVariables') && tags[0] === 'plua', `${total} ${tags.join(',')}`);
+    await docs.fill('#search', 'get devices/{deviceID}');
+    await docs.waitForFunction((n) => document.querySelectorAll('#routes button').length < n, total, { timeout: 5000 });
+    const found = await docs.$$eval('#routes button', (els) => els.map((e) => e.dataset.method + ' ' + e.dataset.route));
+    check('search narrows the list', found.includes('GET /api/devices/{deviceID}') && found.length < 20,
+          found.join(', '));
+    await docs.click('#routes button[data-method="GET"][data-route="/api/devices/{deviceID}"]');
+    await docs.fill('#param-deviceID', '42');
+    await docs.fill('#try-query', 'view=full');
+    await docs.click('#try-send');
+    await docs.waitForFunction(() => /^\d/.test(document.getElementById('try-status').textContent), null,
+                               { timeout: 10000 });
+    const status = await docs.textContent('#try-status');
+    const response = await docs.textContent('#try-response');
+    let echoed = null;
+    try { echoed = JSON.parse(response); } catch (e) { echoed = null; }
+    check('"try it" sends the request and shows status and body',
+          status.startsWith('200') && echoed && echoed.method === 'GET' && echoed.params.deviceID === 42 &&
+          echoed.path === '/api/devices/42?view=full', `${status} ${response}`);
+    await docs.screenshot({ path: process.env.SCREENSHOT_DIR + '/docs.png', fullPage: false });
+    check('no errors in the docs page', docsErrors.length === 0, docsErrors.join(' | '));
   } finally {
     await browser.close();
   }
