@@ -1,0 +1,95 @@
+-- json-encode.lua: json.encode on a 50-device HC3 table, next to lua-cjson.
+--   plua tests/bench/json-encode.lua [encodes per round]   (default 2000)
+-- Two shapes: the /api/devices hook of api.sh (about 26 KB of JSON) and a
+-- fuller HC3 binary switch as the emulator's store holds it (about 80 KB).
+-- Prints µs per encode, the best of 5 rounds; cjson's if `require "cjson"`
+-- works (Debian's lua-cjson). Not part of `meson test`.
+local N = math.tointeger(tonumber(arg and arg[1])) or 2000
+local ROUNDS = 5
+
+local now = (_PY and _PY.millitime) or os.clock
+
+-- The hook table of tests/bench/api.sh, field for field.
+local function api_devices()
+  local devices = {}
+  for i = 1, 50 do
+    devices[i] = {id = i, name = "Device " .. i, roomID = 219 + i % 5, type = "com.fibaro.binarySwitch",
+      baseType = "com.fibaro.actor", enabled = true, visible = true, isPlugin = false, parentId = 1,
+      viewXml = false, hasUIView = true, configXml = false,
+      interfaces = {"zwave", "light", "energy"},
+      properties = {value = i % 2 == 0, dead = false, energy = i * 1.5, power = 12.5, manufacturer = "",
+                    model = "", serialNumber = "", userDescription = "", categories = {"lights"}},
+      actions = {turnOn = 0, turnOff = 0, toggle = 0, setValue = 1},
+      created = 1700000000, modified = 1700000000 + i, sortOrder = i}
+  end
+  return devices
+end
+
+-- com.fibaro.binarySwitch from /work/shared/reference/hc3-device-types.json.
+local function hc3_devices()
+  local devices = {}
+  for i = 1, 50 do
+    devices[i] = {
+      baseType = "com.fibaro.actor", enabled = true, roomID = 219, hasUIView = true,
+      interfaces = {"autoTurnOff", "light", "quickApp"}, id = 3594 + i, viewXml = false,
+      isPlugin = true, configXml = false, visible = true, name = "Lamp " .. i, sortOrder = 184 + i,
+      type = "com.fibaro.binarySwitch", parentId = 0, modified = 1743401434 + i,
+      created = 1743401434,
+      view = {{name = "com.fibaro.binarySwitch", assetsPath = "dynamic-plugins/com.fibaro.binarySwitch",
+               translatesPath = "/assets/i18n/com.fibaro.binarySwitch", type = "ts"}},
+      actions = {turnOff = 0, setAutoOff = 0, toggle = 0, turnOn = 0},
+      properties = {
+        value = i % 2 == 0, state = i % 2 == 0, isLight = true, buildNumber = 1,
+        icon = {path = "/assets/icon/fibaro/LightBulbV3/LightBulbV30.svg", source = "HC"},
+        categories = {"lights"}, useEmbededView = true, encrypted = false, deadReason = "",
+        deviceRole = "Light", uiCallbacks = {}, apiVersion = "1.3", quickAppVariables = {},
+        useUiView = true, manufacturer = "", model = "", deviceControlType = 2,
+        viewLayout = {["$jason"] = {body = {sections = {items = {}},
+                                            header = {style = {height = "0"}, title = "quickApp_device_57"}},
+                                    head = {title = "quickApp_device_57"}}},
+        supportedDeviceRoles = {"Light", "Drencher", "Pin", "NightLamp", "Kettle", "Bracket",
+          "AirConditioner", "AlarmAlarm", "Coffee", "GardenLamp", "TvSet", "CeilingFan", "Toaster",
+          "Radio", "RoofWindow", "Other", "AlarmState", "AlarmArm", "VideoGateBell", "VideoGateOpen",
+          "Valve", "Fan"},
+        dead = false, deviceIcon = 301, initialInterfaces = {}, log = "", userDescription = "",
+        saveLogs = true, quickAppUuid = "", autoOffTimestamp = 0, logTemp = "",
+        typeTemplateInitialized = true, uiView = {}, autoOffDefaultTime = 900,
+        energy = i * 0.1, power = 12.5,
+      },
+    }
+  end
+  return devices
+end
+
+-- Best of ROUNDS rounds of N encodes, in µs per encode.
+local function time(encode, t)
+  local best = math.huge
+  local text = encode(t)
+  for _ = 1, ROUNDS do
+    local t0 = now()
+    for _ = 1, N do
+      encode(t)
+    end
+    best = math.min(best, (now() - t0) * 1e6 / N)
+  end
+  return best, #text
+end
+
+local ok, cjson = pcall(require, "cjson")
+local encoders = {}
+if json then
+  encoders[#encoders + 1] = {name = "json.encode", fn = json.encode}
+end
+if ok then
+  encoders[#encoders + 1] = {name = "cjson.encode", fn = cjson.encode}
+else
+  print("(lua-cjson not found: " .. tostring(cjson):match("[^\n]*") .. ")")
+end
+
+print(string.format("%d encodes per round, best of %d rounds", N, ROUNDS))
+for _, shape in ipairs({{"api.sh /api/devices", api_devices()}, {"HC3 binarySwitch", hc3_devices()}}) do
+  for _, e in ipairs(encoders) do
+    local us, bytes = time(e.fn, shape[2])
+    print(string.format("%-20s %-13s %7.1f µs/encode  %6d bytes", shape[1], e.name, us, bytes))
+  end
+end
