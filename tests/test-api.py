@@ -11,55 +11,22 @@ import http.client
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 
+from apitest import ApiPlua, check, failed, read_response, skip
+
 PLUA = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PLUA", "plua")
-failures = 0
 
 
-def check(name, condition, detail=""):
-    global failures
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
-    sys.stdout.flush()
-
-
-def skip(name, why):
-    print(f"skip - {name}: {why}")
-
-
-class Plua:
+class Plua(ApiPlua):
     """A plua process with its API server; stderr is collected by a thread."""
 
     def __init__(self, *args, env=None, host="127.0.0.1"):
-        self.proc = subprocess.Popen([PLUA, "--api-port", "0", *args], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, **(env or {})))
-        self.stderr = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        self.ready.wait(15)
-        text = "".join(self.stderr)
-        m = re.search(r"listening on http://([^/]+):(\d+)/", text)
-        self.port = int(m.group(2)) if m else None
-        self.host = host
-        m = re.search(r"access token: ([0-9a-f]+)", text)
-        self.token = m.group(1) if m else None
-
-    def _read_stderr(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-            if "web REPL at" in line or "cannot listen" in line:
-                self.ready.set()
-        self.ready.set()
+        super().__init__(PLUA, args, dict(os.environ, **(env or {})), host=host)
 
     def request(self, method, path, body=None, headers=None, timeout=15):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
@@ -67,13 +34,7 @@ class Plua:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
             conn.request(method, path, body=body, headers=headers or {})
-            r = conn.getresponse()
-            data = r.read()
-            try:
-                parsed = json.loads(data) if data else None
-            except ValueError:
-                parsed = None
-            return r.status, parsed, dict((k.lower(), v) for k, v in r.getheaders()), data
+            return read_response(conn.getresponse())
         finally:
             conn.close()
 
@@ -83,17 +44,6 @@ class Plua:
             body["timeout"] = timeout
         status, parsed, _, _ = self.request("POST", "/plua/execute", body, headers)
         return status, parsed
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        return self.proc.returncode
 
 
 def test_routes(p):
@@ -473,8 +423,8 @@ def main():
     test_port_in_use()
     test_lifetime()
     test_ws()
-    print(f"# {failures} failed" if failures else "# all passed")
-    return 1 if failures else 0
+    print(f"# {len(failed)} failed" if failed else "# all passed")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -9,25 +9,16 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
+from apitest import check, run_tests
+
 PLUA = os.path.abspath(sys.argv[1])
-failures = 0
 
 
 def run(args, timeout=20, **kwargs):
     return subprocess.run([PLUA] + args, capture_output=True, text=True,
                           stdin=kwargs.pop("stdin", subprocess.DEVNULL), timeout=timeout, **kwargs)
-
-
-def check(name, condition, detail=""):
-    global failures
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
 
 
 def test_version():
@@ -161,13 +152,6 @@ def test_html_on_terminal():
     check("...and plain text into a pipe", p.stdout == "alarm ok\n", repr(p.stdout))
 
 
-for test in [test_version, test_html_on_terminal, test_help, test_unknown_option, test_missing_script, test_streams,
-             test_callback_error_status, test_debug, test_config_options, test_signals,
-             test_interactive_after_script, test_startup_time, test_locale_numbers]:
-    try:
-        test()
-    except Exception as e:  # a crash in a check is a failure, not a pass
-        check(test.__name__, False, repr(e))
-
-print(f"{failures} failure(s)")
-sys.exit(1 if failures else 0)
+run_tests(test_version, test_html_on_terminal, test_help, test_unknown_option, test_missing_script, test_streams,
+          test_callback_error_status, test_debug, test_config_options, test_signals,
+          test_interactive_after_script, test_startup_time, test_locale_numbers)

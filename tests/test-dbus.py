@@ -26,6 +26,8 @@ import threading
 import time
 import urllib.request
 
+from apitest import check, failed
+
 PLUA = os.path.abspath(sys.argv[1])
 BUILD_ROOT = os.path.abspath(sys.argv[2])
 APP_ID = "io.github.plua.Plua"
@@ -33,17 +35,6 @@ PATH = "/io/github/plua/Plua"
 IFACE = APP_ID + ".Runtime1"
 EXECUTE_TIMEOUT = 2
 IDLE_TIMEOUT = 3
-failures = 0
-
-
-def check(name, condition, detail=""):
-    global failures
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
-    sys.stdout.flush()
 
 
 def parse_gvariant(text):
@@ -353,8 +344,8 @@ def main():
         log = "".join(bus.log)
         check("the service ran clean (no sanitizer report, no critical)",
               "Sanitizer" not in log and "CRITICAL" not in log and "WARNING" not in log, log[-3000:])
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    print(f"{len(failed)} failure(s)")
+    return 1 if failed else 0
 
 
 sys.exit(main())

@@ -17,19 +17,10 @@ import sys
 import tarfile
 import tempfile
 
+from apitest import check, run_tests
+
 SOURCE_ROOT = os.path.abspath(sys.argv[1])
 BUILD_ROOT = os.path.abspath(sys.argv[2])
-failures = 0
-
-
-def check(name, condition, detail=""):
-    global failures
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
-    sys.stdout.flush()
 
 
 def run(args, cwd=None, timeout=300):
@@ -67,9 +58,4 @@ def main():
 if not os.path.exists(os.path.join(SOURCE_ROOT, ".git")):
     print("1..0 # SKIP not a git checkout")
     sys.exit(77)
-try:
-    main()
-except Exception as e:  # a crash in a check is a failure, not a pass
-    check("main", False, repr(e))
-print(f"{failures} failure(s)")
-sys.exit(1 if failures else 0)
+run_tests(main)

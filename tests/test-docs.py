@@ -10,18 +10,10 @@ import subprocess
 import sys
 import tempfile
 
+from apitest import check, run_tests
+
 PLUA, MAN_PAGE, SOURCE_ROOT, BUILD_ROOT = (os.path.abspath(a) for a in sys.argv[1:5])
 COMPLETION = os.path.join(SOURCE_ROOT, "data", "completions", "plua")
-failures = 0
-
-
-def check(name, condition, detail=""):
-    global failures
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
 
 
 def long_options():
@@ -95,10 +87,4 @@ def test_install():
             check("the installed binary runs with its bundled Lua", p.stdout == "true\n", p.stdout + p.stderr)
 
 
-for test in (test_man_page, test_completion, test_install):
-    try:
-        test()
-    except Exception as e:  # a crash in a check is a failure, not a pass
-        check(test.__name__, False, repr(e))
-print(f"{failures} failure(s)")
-sys.exit(1 if failures else 0)
+run_tests(test_man_page, test_completion, test_install)

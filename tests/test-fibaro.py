@@ -22,19 +22,12 @@ import time
 import urllib.error
 import urllib.request
 
+from apitest import check, failed
+
 PLUA = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples", "fibaro")
-FAILED = []
 STAMP = re.compile(r"^\[\d\d\.\d\d\.\d{4}\] \[\d\d:\d\d:\d\d\] ")
-
-
-def check(name, cond, detail=""):
-    if cond:
-        print(f"ok - {name}")
-    else:
-        print(f"not ok - {name}: {detail}")
-        FAILED.append(name)
 
 
 class Plua:
@@ -387,8 +380,8 @@ def main():
         test_rest(tmp)
         test_state(tmp)
         test_examples()
-    if FAILED:
-        print(f"{len(FAILED)} failed: {', '.join(FAILED)}")
+    if failed:
+        print(f"{len(failed)} failed: {', '.join(failed)}")
         return 1
     return 0
 

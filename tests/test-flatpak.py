@@ -10,18 +10,10 @@ import re
 import subprocess
 import sys
 
+from apitest import check, run_tests
+
 SOURCE_ROOT = os.path.abspath(sys.argv[1])
 FLATPAK_DIR = os.path.join(SOURCE_ROOT, "build-aux", "flatpak")
-failures = 0
-
-
-def check(name, condition, detail=""):
-    global failures
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
 
 
 def app_id_from_meson():
@@ -96,9 +88,4 @@ def main():
         check(f"data/{name} exists for the Flatpak export", os.path.exists(os.path.join(SOURCE_ROOT, "data", name)))
 
 
-try:
-    main()
-except Exception as e:  # a crash in a check is a failure, not a pass
-    check("main", False, repr(e))
-print(f"{failures} failure(s)")
-sys.exit(1 if failures else 0)
+run_tests(main)

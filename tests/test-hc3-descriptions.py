@@ -14,21 +14,13 @@ import os
 import re
 import sys
 
+from apitest import check, failed
+
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1
                        else os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 HC3 = os.path.join(ROOT, "api-descriptions", "hc3")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 PARAM_TYPES = ("integer", "number", "string", "boolean")
-failures = 0
-
-
-def check(name, condition, detail=""):
-    global failures
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
 
 
 def resolve(doc, ref):
@@ -251,7 +243,7 @@ def main():
           and len(operations) >= len(appendix) - len(broken),
           f"{len(operations)} != {len(expected)}")
     check_resources(docs)
-    sys.exit(1 if failures else 0)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

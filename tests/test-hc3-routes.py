@@ -18,13 +18,13 @@ import http.client
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
+
+import apitest
+from apitest import ApiPlua, failed, read_response, skip
 
 PLUA = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PLUA", "plua")
 # plua runs in a temporary directory (its own .env): a relative path must not break.
@@ -33,7 +33,6 @@ if os.sep in PLUA:
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 HC3 = os.path.join(ROOT, "api-descriptions", "hc3")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-failures = 0
 
 ECHO_HOOK = r"""
 _PY.fibaro_api_hook = function(method, path, data, request)
@@ -46,45 +45,21 @@ end
 
 
 def check(name, condition, detail=""):
-    global failures
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {str(detail)[:2000]}")
-    sys.stdout.flush()
+    apitest.check(name, condition, str(detail)[:2000])
 
 
-class Plua:
+class Plua(ApiPlua):
     """plua --api-port 0 with -e fragments, run in an empty directory."""
 
     def __init__(self, *fragments, env=None, host="127.0.0.1"):
         self.dir = tempfile.TemporaryDirectory(prefix="plua-hc3-")
-        self.host = host
-        args = [PLUA, "--api-port", "0", "--api-host", host]
+        args = ["--api-host", host]
         for code in fragments:
             args += ["-e", code]
         clean = {k: v for k, v in os.environ.items() if k not in ("HC3_USER", "HC3_PASSWORD")}
         clean.update(env or {})
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, cwd=self.dir.name, env=clean)
-        self.stderr = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        self.ready.wait(20)
-        text = "".join(self.stderr)
-        m = re.search(r"listening on http://[^/]+:(\d+)/", text)
-        self.port = int(m.group(1)) if m else None
-        m = re.search(r"access token: ([0-9a-f]+)", text)
-        self.token = m.group(1) if m else None
+        super().__init__(PLUA, args, clean, host=host, cwd=self.dir.name, wait=20)
         self.conn = None
-
-    def _read_stderr(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-            if "web REPL at" in line or "cannot listen" in line:
-                self.ready.set()
-        self.ready.set()
 
     def request(self, method, path, body=None, headers=None, timeout=30):
         """One request on a kept-alive connection: (status, parsed JSON or None, headers, raw)."""
@@ -93,19 +68,12 @@ class Plua:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
             try:
                 self.conn.request(method, path, body=body, headers=headers or {})
-                r = self.conn.getresponse()
-                data = r.read()
-                break
+                return read_response(self.conn.getresponse())
             except (http.client.HTTPException, ConnectionError):
                 self.conn.close()
                 self.conn = None
                 if attempt == 1:
                     raise
-        try:
-            parsed = json.loads(data) if data else None
-        except ValueError:
-            parsed = None
-        return r.status, parsed, {k.lower(): v for k, v in r.getheaders()}, data
 
     def execute(self, code):
         status, body, _, _ = self.request("POST", "/plua/execute", json.dumps({"code": code}),
@@ -115,16 +83,9 @@ class Plua:
     def stop(self):
         if self.conn is not None:
             self.conn.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
+        rc = super().stop(15)
         self.dir.cleanup()
-        return self.proc.returncode
+        return rc
 
 
 # --- the descriptions ---------------------------------------------------------
@@ -393,7 +354,7 @@ def test_basic_auth():
     p = Plua(ECHO_HOOK, env={"HC3_USER": "admin", "HC3_PASSWORD": "secret"}, host="127.0.0.2")
     try:
         if p.port is None or p.token is None:
-            print("skip - Basic auth with the access token: cannot listen on 127.0.0.2")
+            skip("Basic auth with the access token", "cannot listen on 127.0.0.2")
         else:
             basic = "Basic " + base64.b64encode(b"admin:secret").decode()
             status, _, _, _ = p.request("GET", "/api/devices", headers={"Authorization": basic})
@@ -411,17 +372,9 @@ def test_basic_auth():
     with open(os.path.join(tmp.name, ".env"), "w") as f:
         f.write("HC3_USER=envuser\nHC3_PASSWORD=envpass\n")
     env = {k: v for k, v in os.environ.items() if k not in ("HC3_USER", "HC3_PASSWORD")}
-    proc = subprocess.Popen([PLUA, "--api-port", "0", "-e", ECHO_HOOK], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp.name, env=env)
+    proc = ApiPlua(PLUA, ["-e", ECHO_HOOK], env, cwd=tmp.name)
     try:
-        port = None
-        for _ in range(20):
-            line = proc.stderr.readline()
-            m = re.search(r"listening on http://[^/]+:(\d+)/", line)
-            if m:
-                port = int(m.group(1))
-                break
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=15)
         conn.request("GET", "/api/devices")
         r = conn.getresponse()
         r.read()
@@ -434,13 +387,7 @@ def test_basic_auth():
         check("HC3_USER/HC3_PASSWORD from ./.env: 401 without, 200 with", (first, r.status) == (401, 200),
               (first, r.status))
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+        proc.stop(15)
         tmp.cleanup()
 
 
@@ -473,8 +420,8 @@ def main():
         rc = p.stop()
         check("plua without a hook exits cleanly", rc == 0, (rc, "".join(p.stderr[-10:])))
     test_basic_auth()
-    print(f"# {failures} failed" if failures else "# all passed")
-    return 1 if failures else 0
+    print(f"# {len(failed)} failed" if failed else "# all passed")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -12,17 +12,9 @@ import re
 import subprocess
 import sys
 
+from apitest import check, run_tests
+
 PLUA, SOURCE_ROOT, BUILD_ROOT = (os.path.abspath(a) for a in sys.argv[1:4])
-failures = 0
-
-
-def check(name, condition, detail=""):
-    global failures
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name}: {detail}")
 
 
 def run(language, *args):
@@ -83,10 +75,4 @@ def test_catalogues():
     check("POTFILES.in names only existing files", not missing, missing)
 
 
-for test in (test_swedish, test_polish, test_untranslated_language, test_catalogues):
-    try:
-        test()
-    except Exception as e:  # a crash in a check is a failure, not a pass
-        check(test.__name__, False, repr(e))
-print(f"{failures} failure(s)")
-sys.exit(1 if failures else 0)
+run_tests(test_swedish, test_polish, test_untranslated_language, test_catalogues)

@@ -22,48 +22,14 @@
 # Builds the C server into tests/bench/out/ and writes out/api-results.md.
 set -euo pipefail
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH_DIR/../.." && pwd)
-OUT=$BENCH_DIR/out
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SECONDS_WRK=${BENCH_API_SECONDS:-10}
 
-PLUA=${1:-$ROOT/build/src/plua}
-case $PLUA in
-  /*) ;;
-  *) PLUA=$PWD/$PLUA ;;
-esac
+bench_setup "${1:-}" wrk curl cc pkg-config python3 timeout
+build_minimal_server api-minimal-server
+check_buildtype
 
-die() { echo "api.sh: $*" >&2; exit 1; }
-
-[[ -x $PLUA ]] || die "no plua binary at $PLUA (build it, or pass its path)"
-for tool in wrk curl cc pkg-config python3 timeout; do
-  command -v "$tool" >/dev/null || die "$tool not found"
-done
-mkdir -p "$OUT"
-
-# shellcheck disable=SC2046
-cc -O2 -Wall -o "$OUT/api-minimal-server" "$BENCH_DIR/http-minimal-server.c" \
-   $(pkg-config --cflags --libs libsoup-3.0)
-
-BUILDTYPE=unknown
-opts=$(dirname "$PLUA")/../meson-info/intro-buildoptions.json
-if [[ -f $opts ]]; then
-  BUILDTYPE=$(python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1])) if o["name"] == "buildtype"))' "$opts")
-fi
-[[ $BUILDTYPE == release ]] || echo "api.sh: warning: $PLUA is a '$BUILDTYPE' build; only release numbers count" >&2
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
 trap 'stop_server; rm -f "$OUT/api-post.lua"' EXIT
 
 # start_server PORT URL COMMAND...: starts it in the background (bounded to 5
@@ -118,16 +84,14 @@ declare -A RUNS ERRORS RPS
 wrk_run() {
   local name=$1 url=$2; shift 2
   local log rps errors
-  log=$(timeout $((SECONDS_WRK + 30)) wrk -t2 -c32 -d"${SECONDS_WRK}s" "$@" "$url")
+  log=$(wrk_measure "$@" "$url")
   { echo "-- $name $url"; echo "$log"; } >>"$OUT/api-wrk.log"
-  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$log")
+  rps=$(requests_per_second <<<"$log")
   errors=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$log")
   RUNS[$name]="${RUNS[$name]:-} $rps"
   ERRORS[$name]=$(( ${ERRORS[$name]:-0} + errors ))
   echo "$name: $rps requests/s, $errors errors" >&2
 }
-
-median() { python3 -c 'import statistics, sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.0f}")' "$@"; }
 
 # Both servers stay up; the targets take turns, round after round, so that
 # whatever else runs on the machine weighs on all of them alike. Medians count.
@@ -143,9 +107,9 @@ PIDS+=("$SERVER_PID"); SERVER_PID=
 P=http://127.0.0.1:$pport
 # Warm-up, one second each.
 for url in "http://127.0.0.1:$cport/" "$P/plua/status" "$P/api/devices" "$P/api/rooms"; do
-  timeout 30 wrk -t2 -c32 -d1s "$url" >/dev/null
+  wrk_warm_up "$url"
 done
-timeout 30 wrk -t2 -c32 -d1s -s "$OUT/api-post.lua" "$P/plua/execute" >/dev/null
+wrk_warm_up -s "$OUT/api-post.lua" "$P/plua/execute"
 
 echo "== wrk -t2 -c32 -d${SECONDS_WRK}s, $ROUNDS rounds" >&2
 for round in $(seq "$ROUNDS"); do

@@ -21,50 +21,16 @@
 # Builds the C server into tests/bench/out/ and writes out/http-results.md.
 set -euo pipefail
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH_DIR/../.." && pwd)
-OUT=$BENCH_DIR/out
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SECONDS_WRK=${BENCH_HTTP_SECONDS:-10}
 N=${BENCH_HTTP_N:-10000}
 LOOP_N=1000
 
-PLUA=${1:-$ROOT/build/src/plua}
-case $PLUA in
-  /*) ;;
-  *) PLUA=$PWD/$PLUA ;;
-esac
+bench_setup "${1:-}" wrk curl node cc pkg-config python3 timeout
+build_minimal_server http-minimal-server
+check_buildtype
 
-die() { echo "http.sh: $*" >&2; exit 1; }
-
-[[ -x $PLUA ]] || die "no plua binary at $PLUA (build it, or pass its path)"
-for tool in wrk curl node cc pkg-config python3 timeout; do
-  command -v "$tool" >/dev/null || die "$tool not found"
-done
-mkdir -p "$OUT"
-
-# shellcheck disable=SC2046
-cc -O2 -Wall -o "$OUT/http-minimal-server" "$BENCH_DIR/http-minimal-server.c" \
-   $(pkg-config --cflags --libs libsoup-3.0)
-
-BUILDTYPE=unknown
-opts=$(dirname "$PLUA")/../meson-info/intro-buildoptions.json
-if [[ -f $opts ]]; then
-  BUILDTYPE=$(python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1])) if o["name"] == "buildtype"))' "$opts")
-fi
-[[ $BUILDTYPE == release ]] || echo "http.sh: warning: $PLUA is a '$BUILDTYPE' build; only release numbers count" >&2
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
 trap stop_server EXIT
 
 # start_server PORT COMMAND...: starts it in the background (bounded to 5
@@ -84,8 +50,7 @@ start_server() {
 
 # wrk_rps PORT → requests/s
 wrk_rps() {
-  timeout $((SECONDS_WRK + 30)) wrk -t2 -c32 -d"${SECONDS_WRK}s" "http://127.0.0.1:$1/" \
-    | tee -a "$OUT/http-wrk.log" | awk '/^Requests\/sec:/ { print $2 }'
+  wrk_measure "http://127.0.0.1:$1/" | tee -a "$OUT/http-wrk.log" | requests_per_second
 }
 
 : >"$OUT/http-wrk.log"
@@ -102,7 +67,7 @@ for name in c plua node; do
   esac
   echo "-- $name" >>"$OUT/http-wrk.log"
   # A short warm-up, then the measured run.
-  timeout 30 wrk -t2 -c32 -d1s "http://127.0.0.1:$port/" >/dev/null
+  wrk_warm_up "http://127.0.0.1:$port/"
   RPS[$name]=$(wrk_rps "$port")
   stop_server
   echo "$name: ${RPS[$name]} requests/s" >&2
