@@ -20,8 +20,9 @@ local core = require("plua.tcp")
 local util = require("net.util")
 
 -- One function for the C primitive: fn(value, nil) or fn(nil, message).
+-- Called by the methods, so the check looks two calls up for the user's line.
 local function reply(callbacks, method)
-  callbacks = util.check_callbacks(callbacks, method)
+  callbacks = util.check_callbacks(callbacks, method, 2)
   return function(value, err)
     if err ~= nil then
       local on_error = callbacks.error

@@ -3,13 +3,14 @@
 
 local util = {}
 
--- A method's table of callbacks: nil is an empty one. Call it directly from
--- the helper the method calls: the error blames that helper's caller.
-function util.check_callbacks(callbacks, method)
+-- A method's table of callbacks: nil is an empty one. The error blames the
+-- user's line: `depth` is how many calls of ours stand between the user and
+-- this check (1: the method calls it directly; the default).
+function util.check_callbacks(callbacks, method, depth)
   if callbacks == nil then return {} end
   if type(callbacks) ~= "table" then
     error(("bad argument to '%s' (table of callbacks expected, got %s)")
-      :format(method, type(callbacks)), 3)
+      :format(method, type(callbacks)), 2 + (depth or 1))
   end
   return callbacks
 end
