@@ -967,20 +967,8 @@ plua_api_calls_execute (PluaApiCalls      *calls,
 {
   lua_State *L = plua_runtime_get_state (calls->runtime);
   PluaApiCall *call = call_new (calls, CALL_EXECUTE, msg, timeout);
-  GString *expression = g_string_sized_new (code_len + 8);
-  int status;
 
-  /* An expression is returned, a statement run; whichever parses, once. */
-  g_string_append (expression, "return ");
-  g_string_append_len (expression, code, code_len);
-  status = luaL_loadbuffer (L, expression->str, expression->len, CHUNK_NAME);
-  g_string_free (expression, TRUE);
-  if (status != LUA_OK)
-    {
-      lua_pop (L, 1);
-      status = luaL_loadbuffer (L, code, code_len, CHUNK_NAME);
-    }
-  if (status != LUA_OK)
+  if (load_code (L, code, code_len, CHUNK_NAME) != LUA_OK)
     {
       g_autofree char *error = take_error_message (L);
 

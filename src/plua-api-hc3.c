@@ -20,6 +20,7 @@
 
 #include "plua-api-private.h"
 #include "plua-dotenv.h"
+#include "plua-net-common.h"
 #include "plua-route-table.h"
 
 struct _PluaApiHc3
@@ -136,29 +137,6 @@ push_py_field (lua_State  *L,
   return type;
 }
 
-static void
-add_header (const char *name,
-            const char *value,
-            gpointer    user_data)
-{
-  lua_State *L = user_data;
-  g_autofree char *key = g_ascii_strdown (name, -1);
-
-  /* A header sent twice: its values joined, as HTTP allows. */
-  if (lua_getfield (L, -1, key) == LUA_TSTRING)
-    {
-      lua_pushliteral (L, ", ");
-      lua_pushstring (L, value);
-      lua_concat (L, 3);
-    }
-  else
-    {
-      lua_pop (L, 1);
-      lua_pushstring (L, value);
-    }
-  lua_setfield (L, -2, key);
-}
-
 /* The 4th argument of the hook: {route, params, query, headers, unknown,
  * operationId}. */
 static void
@@ -197,8 +175,7 @@ push_request (lua_State         *L,
     }
   lua_setfield (L, -2, "query");
 
-  lua_createtable (L, 0, 8);
-  soup_message_headers_foreach (soup_server_message_get_request_headers (msg), add_header, L);
+  plua_net_push_headers (L, soup_server_message_get_request_headers (msg));
   lua_setfield (L, -2, "headers");
 
   lua_pushboolean (L, match == NULL);
