@@ -49,17 +49,7 @@ start_server() {
 
 # The hook of the /api/devices run: 50 devices with HC3 fields, built once.
 HOOK='
-local devices = {}
-for i = 1, 50 do
-  devices[i] = {id = i, name = "Device " .. i, roomID = 219 + i % 5, type = "com.fibaro.binarySwitch",
-    baseType = "com.fibaro.actor", enabled = true, visible = true, isPlugin = false, parentId = 1,
-    viewXml = false, hasUIView = true, configXml = false,
-    interfaces = {"zwave", "light", "energy"},
-    properties = {value = i % 2 == 0, dead = false, energy = i * 1.5, power = 12.5, manufacturer = "",
-                  model = "", serialNumber = "", userDescription = "", categories = {"lights"}},
-    actions = {turnOn = 0, turnOff = 0, toggle = 0, setValue = 1},
-    created = 1700000000, modified = 1700000000 + i, sortOrder = i}
-end
+local devices = dofile("'"$BENCH_DIR"'/api-devices.lua")()
 -- The same list encoded once: what a hook that caches its JSON can send.
 local cached = json.encode(devices)
 local as_json = {["Content-Type"] = "application/json"}

@@ -9,21 +9,9 @@ local ROUNDS = 5
 
 local now = (_PY and _PY.millitime) or os.clock
 
--- The hook table of tests/bench/api.sh, field for field.
-local function api_devices()
-  local devices = {}
-  for i = 1, 50 do
-    devices[i] = {id = i, name = "Device " .. i, roomID = 219 + i % 5, type = "com.fibaro.binarySwitch",
-      baseType = "com.fibaro.actor", enabled = true, visible = true, isPlugin = false, parentId = 1,
-      viewXml = false, hasUIView = true, configXml = false,
-      interfaces = {"zwave", "light", "energy"},
-      properties = {value = i % 2 == 0, dead = false, energy = i * 1.5, power = 12.5, manufacturer = "",
-                    model = "", serialNumber = "", userDescription = "", categories = {"lights"}},
-      actions = {turnOn = 0, turnOff = 0, toggle = 0, setValue = 1},
-      created = 1700000000, modified = 1700000000 + i, sortOrder = i}
-  end
-  return devices
-end
+-- The hook table of tests/bench/api.sh (tests/bench/api-devices.lua).
+local bench_dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+local api_devices = dofile(bench_dir .. "/api-devices.lua")
 
 -- com.fibaro.binarySwitch from /work/shared/reference/hc3-device-types.json.
 local function hc3_devices()
