@@ -39,6 +39,7 @@
 #include "plua-remote.h"
 #include "plua-repl.h"
 #include "plua-runtime.h"
+#include "plua-signal-watch.h"
 
 struct _PluaApplication
 {
@@ -65,8 +66,7 @@ struct _PluaApplication
   guint         duration_id;
   guint         run_for_id;
   guint         tick_id;
-  guint         sigint_id;
-  guint         sigterm_id;
+  guint         signal_watch_id;
 };
 
 G_DEFINE_FINAL_TYPE (PluaApplication, plua_application, G_TYPE_APPLICATION)
@@ -286,26 +286,18 @@ on_run_for (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-on_sigint (gpointer data)
+/* SIGINT clears the REPL's line when it has one; otherwise SIGINT and
+ * SIGTERM end the run cleanly. */
+static void
+on_signal (int      signum,
+           gpointer data)
 {
   PluaApplication *self = data;
 
-  if (self->repl_open && plua_repl_interrupt (self->repl))
-    return G_SOURCE_CONTINUE;
-  plua_runtime_debug (self->runtime, "SIGINT: stopping");
+  if (signum == SIGINT && self->repl_open && plua_repl_interrupt (self->repl))
+    return;
+  plua_runtime_debug (self->runtime, "%s: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
   plua_application_end (self, 0);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-on_sigterm (gpointer data)
-{
-  PluaApplication *self = data;
-
-  plua_runtime_debug (self->runtime, "SIGTERM: stopping");
-  plua_application_end (self, 0);
-  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -362,8 +354,7 @@ plua_application_end (PluaApplication *self,
   g_clear_handle_id (&self->duration_id, g_source_remove);
   g_clear_handle_id (&self->run_for_id, g_source_remove);
   g_clear_handle_id (&self->tick_id, g_source_remove);
-  g_clear_handle_id (&self->sigint_id, g_source_remove);
-  g_clear_handle_id (&self->sigterm_id, g_source_remove);
+  g_clear_handle_id (&self->signal_watch_id, plua_signal_watch_remove);
   if (self->repl != NULL)
     plua_repl_stop (self->repl);
   if (self->api_server != NULL)
@@ -549,21 +540,20 @@ start_service (PluaApplication *self)
   start_api_server (self);
 }
 
-static int
-plua_application_command_line (GApplication            *app,
-                               GApplicationCommandLine *cmdline)
+/* Sets the run going: the runtime, signals, timers, then the script, the
+ * REPL or the service. The run ends in plua_application_end. */
+static void
+start_run (PluaApplication *self)
 {
-  PluaApplication *self = PLUA_APPLICATION (app);
   const PluaConfig *config = self->config;
 
-  g_application_hold (app);
+  g_application_hold (G_APPLICATION (self));
   self->running = TRUE;
   self->stdout_is_tty = isatty (STDOUT_FILENO);
 
   ensure_runtime (self);
 
-  self->sigint_id = g_unix_signal_add (SIGINT, on_sigint, self);
-  self->sigterm_id = g_unix_signal_add (SIGTERM, on_sigterm, self);
+  self->signal_watch_id = plua_signal_watch_add (on_signal, self);
   self->tick_id = g_timeout_add_seconds (1, on_tick, self);
   if (config->has_duration)
     self->duration_id = g_timeout_add ((guint) MAX (config->duration * 1000.0, 0), on_duration, self);
@@ -576,14 +566,14 @@ plua_application_command_line (GApplication            *app,
   if (self->service)
     {
       start_service (self);
-      return 0;
+      return;
     }
   /* Asked for, the server is up before the script runs; otherwise only once
    * the script is still running after its first pass: a quick
    * `plua -e 'print(1)'` never binds a port. */
   if ((config->api_port_given || config->api_host_given || config->fibaro) &&
       !start_api_server (self))
-    return 0;
+    return;
   if (config->fragments != NULL || config->script != NULL)
     {
       run_main_sequence (self);
@@ -594,8 +584,28 @@ plua_application_command_line (GApplication            *app,
       start_api_server (self);
       start_repl (self);
     }
+}
 
+/* The service's command line (its own, or one forwarded to it). */
+static int
+plua_application_command_line (GApplication            *app,
+                               GApplicationCommandLine *cmdline)
+{
+  start_run (PLUA_APPLICATION (app));
   return 0;
+}
+
+/* A script, -e or REPL run: in this process, on its own main loop. It never
+ * registers the GApplication, because registering connects to the session
+ * bus, even without an application id: on a desktop that costs milliseconds
+ * at every start and shows a nameless client on the user's bus. */
+static int
+run_locally (PluaApplication *self)
+{
+  start_run (self);
+  while (self->running)
+    g_main_context_iteration (NULL, TRUE);
+  return self->exit_status;
 }
 
 typedef struct
@@ -849,6 +859,12 @@ plua_application_local_command_line (GApplication   *app,
         }
     }
 
+  if (!self->service)
+    {
+      *exit_status = run_locally (self);
+      return TRUE;
+    }
+
   /* The script's own arguments are not GApplication's business. */
   g_strfreev (*arguments);
   *arguments = g_new0 (char *, 2);
@@ -910,8 +926,8 @@ plua_application_new (void)
   if (localedir != NULL && localedir[0] != '\0')
     bindtextdomain (GETTEXT_PACKAGE, localedir);
   /* Non-unique: every `plua script.lua` is its own process, side by side.
-   * Without an application id such a run never touches the session bus; the
-   * D-Bus service mode sets PLUA_APP_ID. */
+   * Such a run is handled in local_command_line and never registers (see
+   * run_locally); the D-Bus service mode sets PLUA_APP_ID and registers. */
   return g_object_new (PLUA_TYPE_APPLICATION,
                        "flags", G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_COMMAND_LINE,
                        NULL);
