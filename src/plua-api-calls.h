@@ -17,19 +17,13 @@
 
 G_BEGIN_DECLS
 
-typedef struct _PluaApiCalls PluaApiCalls;
-
-/* How an execute call ended. result_json is NULL on failure, error NULL on
- * success; output is what was printed while it ran ("" when nothing).
- * Called exactly once, possibly before plua_api_calls_execute_func returns
- * (a syntax error, code that never sleeps), and with error set when the
- * PluaApiCalls is freed while the call is still waiting. */
-typedef void (*PluaApiExecuteFunc) (gboolean    success,
-                                    const char *result_json,
-                                    const char *output,
-                                    const char *error,
-                                    gboolean    timed_out,
-                                    gpointer    user_data);
+/* PluaApiCalls and PluaApiExecuteFunc: how an execute call ended.
+ * result_json is NULL on failure, error NULL on success; output is what was
+ * printed while it ran ("" when nothing). Called exactly once, possibly
+ * before plua_api_calls_execute_func returns (a syntax error, code that never
+ * sleeps), and with error set when the PluaApiCalls is freed while the call
+ * is still waiting. */
+#include "plua-soup-module.h"
 
 /* Runs code as POST /plua/execute would; chunk_name as for lua_load
  * ("=dbus": errors read "dbus:1: ..."). */

@@ -21,6 +21,7 @@
 #include "plua-api-private.h"
 #include "plua-dotenv.h"
 #include "plua-net-common.h"
+#include "plua-net-soup.h"
 #include "plua-route-table.h"
 
 struct _PluaApiHc3

@@ -16,14 +16,11 @@
 #include <libsoup/soup.h>
 
 #include "plua-runtime.h"
+#include "plua-soup-module.h"
 
 G_BEGIN_DECLS
 
-typedef struct _PluaApiCalls PluaApiCalls;
-
-/* Default and upper limit of the "timeout" of /plua/execute, in seconds. */
-#define PLUA_API_DEFAULT_TIMEOUT 30.0
-#define PLUA_API_MAX_TIMEOUT     86400.0
+/* PluaApiCalls and the time limits come from plua-soup-module.h. */
 
 PluaApiCalls *plua_api_calls_new            (PluaRuntime  *runtime);
 /* Forgets the calls still waiting (their coroutines are closed, their

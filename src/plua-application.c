@@ -30,9 +30,7 @@
 #include <lauxlib.h>
 #include <libsoup/soup.h>
 
-#include "plua-api-server.h"
 #include "plua-application.h"
-#include "plua-api-private.h"
 #include "plua-config.h"
 #include "plua-dbus.h"
 #include "plua-html.h"
@@ -40,6 +38,7 @@
 #include "plua-repl.h"
 #include "plua-runtime.h"
 #include "plua-signal-watch.h"
+#include "plua-soup-module.h"
 
 struct _PluaApplication
 {
@@ -49,6 +48,7 @@ struct _PluaApplication
   PluaRuntime  *runtime;
   PluaRepl     *repl;
   PluaApiServer *api_server;
+  const PluaSoupModule *soup;   /* set with api_server */
   PluaDbusService *dbus;
 
   gboolean      service;          /* --service or --gapplication-service */
@@ -358,7 +358,7 @@ plua_application_end (PluaApplication *self,
   if (self->repl != NULL)
     plua_repl_stop (self->repl);
   if (self->api_server != NULL)
-    plua_api_server_stop (self->api_server);
+    self->soup->api_server_stop (self->api_server);
   flush_stdout (self);
   plua_runtime_debug (self->runtime, "run ended");
   g_application_release (G_APPLICATION (self));
@@ -421,8 +421,10 @@ start_api_server (PluaApplication *self)
 
   if (config->noapi || self->api_server != NULL || !self->running)
     return TRUE;
-  self->api_server = plua_api_server_new (self->runtime);
-  if (!plua_api_server_start (self->api_server, &error))
+  self->soup = plua_soup_module_get (&error);
+  if (self->soup != NULL)
+    self->api_server = self->soup->api_server_new (self->runtime);
+  if (self->api_server == NULL || !self->soup->api_server_start (self->api_server, &error))
     {
       g_clear_object (&self->api_server);
       if (explicit)
@@ -437,7 +439,7 @@ start_api_server (PluaApplication *self)
   if ((explicit || config->fibaro) && !self->service)
     plua_runtime_hold (self->runtime, PLUA_PENDING_SERVER);
   if (self->dbus != NULL)
-    plua_dbus_service_set_api_port (self->dbus, plua_api_server_get_port (self->api_server));
+    plua_dbus_service_set_api_port (self->dbus, self->soup->api_server_get_port (self->api_server));
   return TRUE;
 }
 
@@ -469,7 +471,10 @@ plua_application_dbus_register (GApplication    *app,
   ensure_runtime (self);
   if (self->dbus == NULL)
     self->dbus = plua_dbus_service_new (self->runtime,
-                                        env_seconds ("PLUA_EXECUTE_TIMEOUT", PLUA_API_DEFAULT_TIMEOUT));
+                                        env_seconds ("PLUA_EXECUTE_TIMEOUT", PLUA_API_DEFAULT_TIMEOUT),
+                                        error);
+  if (self->dbus == NULL)
+    return FALSE;
   return plua_dbus_service_export (self->dbus, connection, PLUA_DBUS_OBJECT_PATH, error);
 }
 
@@ -498,7 +503,7 @@ plua_application_activate (GApplication *app)
 
   if (self->dbus != NULL)
     self->idle_since = g_get_monotonic_time ();
-  if (self->api_server == NULL || plua_api_server_get_port (self->api_server) == 0)
+  if (self->api_server == NULL || self->soup->api_server_get_port (self->api_server) == 0)
     {
       g_printerr (_("plua: the REST API is not running: no web REPL to open\n"));
       return;
@@ -506,7 +511,7 @@ plua_application_activate (GApplication *app)
   /* A wildcard or IPv6 address: the browser goes to loopback. */
   if (host == NULL || strcmp (host, "0.0.0.0") == 0 || strchr (host, ':') != NULL)
     host = "127.0.0.1";
-  url = g_strdup_printf ("http://%s:%u/web", host, plua_api_server_get_port (self->api_server));
+  url = g_strdup_printf ("http://%s:%u/web", host, self->soup->api_server_get_port (self->api_server));
   if (browser != NULL && browser[0] != '\0')
     {
       g_auto(GStrv) argv = NULL;
@@ -623,6 +628,7 @@ typedef struct
   char    *api_token;
   gint64   api_max_body;
   gboolean fibaro;
+  char    *fibaro_state;
   gboolean service;
   gboolean gapplication_service;
   gboolean remote;
@@ -635,6 +641,7 @@ options_clear (Options *o)
   g_strfreev (o->remaining);
   g_free (o->api_host);
   g_free (o->api_token);
+  g_free (o->fibaro_state);
 }
 
 static GOptionContext *
@@ -665,6 +672,9 @@ create_option_context (Options *o)
       N_("Largest request body the REST API accepts, in bytes (default 1048576)"), N_("BYTES") },
     { "fibaro", 0, 0, G_OPTION_ARG_NONE, &o->fibaro,
       N_("Load the Fibaro HC3 QuickApp emulator"), NULL },
+    { "state", 0, 0, G_OPTION_ARG_FILENAME, &o->fibaro_state,
+      N_("With --fibaro: load the emulated HC3 from FILE (JSON) if it exists and save it there on changes and at exit"),
+      N_("FILE") },
     { "service", 0, 0, G_OPTION_ARG_NONE, &o->service,
       N_("Run as the D-Bus service io.github.plua.Plua (one per session) with the REST API"), NULL },
     { "gapplication-service", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->gapplication_service,
@@ -750,6 +760,7 @@ config_from_options (PluaApplication *self,
   config->debug = o->debug;
   config->noapi = o->noapi;
   config->fibaro = o->fibaro;
+  config->fibaro_state = g_steal_pointer (&o->fibaro_state);
   config->api_port_given = o->api_port != -1;
   if (config->api_port_given)
     config->api_port = o->api_port;

@@ -27,5 +27,6 @@ plua_config_free (PluaConfig *config)
   g_free (config->program_name);
   g_free (config->api_host);
   g_free (config->api_token);
+  g_free (config->fibaro_state);
   g_free (config);
 }

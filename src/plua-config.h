@@ -31,6 +31,7 @@ typedef struct
   char    *api_token;      /* --api-token or PLUA_API_TOKEN, else NULL */
   guint64  api_max_body;   /* largest request body accepted, in bytes */
   gboolean fibaro;
+  char    *fibaro_state;   /* --state FILE: the emulator's state file, or NULL */
 } PluaConfig;
 
 PluaConfig *plua_config_new  (void);

@@ -14,14 +14,14 @@
 #include <glib/gi18n.h>
 #include <lauxlib.h>
 
-#include "plua-api-calls.h"
-#include "plua-api-private.h"
+#include "plua-soup-module.h"
 #include "plua-dbus.h"
 #include "plua-dbus-generated.h"
 
 struct _PluaDbusService
 {
   PluaRuntime       *runtime;
+  const PluaSoupModule *soup;   /* the execute engine lives in the libsoup module */
   PluaApiCalls      *calls;
   PluaDBusRuntime1  *skeleton;
   double             timeout;
@@ -99,7 +99,7 @@ handle_execute (PluaDBusRuntime1      *skeleton,
 {
   PendingCall *pending = pending_new (self, invocation);
 
-  plua_api_calls_execute_func (self->calls, code, strlen (code), "=dbus", self->timeout,
+  self->soup->api_calls_execute_func (self->calls, code, strlen (code), "=dbus", self->timeout,
                                on_execute_done, pending);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -216,7 +216,7 @@ on_output (PluaRuntime     *runtime,
 {
   g_autofree char *line = g_utf8_make_valid (text, len);
 
-  plua_api_calls_capture (self->calls, text, len);
+  self->soup->api_calls_capture (self->calls, text, len);
   if (g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (self->skeleton)) != NULL)
     plua_dbus_runtime1_emit_output (self->skeleton, line);
 }
@@ -224,17 +224,23 @@ on_output (PluaRuntime     *runtime,
 /* Public ------------------------------------------------------------------------- */
 
 PluaDbusService *
-plua_dbus_service_new (PluaRuntime *runtime,
-                       double       timeout)
+plua_dbus_service_new (PluaRuntime  *runtime,
+                       double        timeout,
+                       GError      **error)
 {
+  const PluaSoupModule *soup;
   PluaDbusService *self;
 
   g_return_val_if_fail (PLUA_IS_RUNTIME (runtime), NULL);
 
+  soup = plua_soup_module_get (error);
+  if (soup == NULL)
+    return NULL;
   self = g_new0 (PluaDbusService, 1);
+  self->soup = soup;
   self->runtime = g_object_ref (runtime);
   self->timeout = timeout;
-  self->calls = plua_api_calls_new (runtime);
+  self->calls = self->soup->api_calls_new (runtime);
   self->started = self->last_activity = g_get_monotonic_time ();
   g_queue_init (&self->run_files);
   self->skeleton = plua_dbus_runtime1_skeleton_new ();
@@ -252,7 +258,7 @@ plua_dbus_service_free (PluaDbusService *self)
     return;
   g_clear_signal_handler (&self->output_id, self->runtime);
   /* Answers the Execute calls still waiting. */
-  g_clear_pointer (&self->calls, plua_api_calls_free);
+  g_clear_pointer (&self->calls, self->soup->api_calls_free);
   while (self->run_files.head != NULL)
     run_file_answer (self->run_files.head->data, FALSE, _("the service is shutting down"));
   plua_dbus_service_unexport (self);

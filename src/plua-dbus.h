@@ -18,8 +18,11 @@ G_BEGIN_DECLS
 typedef struct _PluaDbusService PluaDbusService;
 
 /* timeout: the time limit of Execute, in seconds. */
+/* NULL with error set when the execute engine (the libsoup module) cannot
+ * be loaded. */
 PluaDbusService *plua_dbus_service_new          (PluaRuntime      *runtime,
-                                                 double            timeout);
+                                                 double            timeout,
+                                                 GError          **error);
 /* Answers the calls still in progress with an error, unexports, frees. */
 void             plua_dbus_service_free         (PluaDbusService  *self);
 gboolean         plua_dbus_service_export       (PluaDbusService  *self,

@@ -21,6 +21,7 @@
 
 #include "plua-json.h"
 #include "plua-net-common.h"
+#include "plua-net-soup.h"
 #include "plua-net.h"
 #include "plua-runtime.h"
 
@@ -434,8 +435,8 @@ push_failure (lua_State  *L,
  *   {success=true, status_code=, data=, headers=} or {success=false, error=}
  * Blocks the whole loop until the exchange ends (I/O timeout 30 s). A table
  * data is sent as JSON. */
-static int
-l_http_call_sync (lua_State *L)
+int
+plua_http_call_sync (lua_State *L)
 {
   char method[64];
   const char *url = luaL_checkstring (L, 2);
@@ -525,28 +526,10 @@ static const luaL_Reg client_functions[] = {
   { NULL, NULL }
 };
 
-static int
-open_client_module (lua_State *L)
+/* require "plua.http.client" (through the module table) */
+int
+plua_http_client_luaopen (lua_State *L)
 {
   luaL_newlib (L, client_functions);
   return 1;
-}
-
-int
-plua_http_client_open (lua_State *L)
-{
-  /* Built when lua/net/http.lua first requires it. */
-  plua_net_preload (L, "plua.http.client", open_client_module);
-
-  if (lua_getglobal (L, "_PY") != LUA_TTABLE)
-    {
-      lua_pop (L, 1);
-      lua_newtable (L);
-      lua_pushvalue (L, -1);
-      lua_setglobal (L, "_PY");
-    }
-  lua_pushcfunction (L, l_http_call_sync);
-  lua_setfield (L, -2, "http_call_sync");
-  lua_pop (L, 1);
-  return 0;
 }

@@ -27,6 +27,7 @@
 
 #include "plua-json.h"
 #include "plua-net-common.h"
+#include "plua-net-soup.h"
 #include "plua-net.h"
 #include "plua-runtime.h"
 #include "plua-soup-listener.h"
@@ -729,8 +730,9 @@ static const luaL_Reg request_meta[] = {
   { NULL, NULL }
 };
 
-static int
-open_server_module (lua_State *L)
+/* require "plua.http.server" (through the module table) */
+int
+plua_http_server_luaopen (lua_State *L)
 {
   luaL_newmetatable (L, SERVER_MT);
   luaL_setfuncs (L, server_meta, 0);
@@ -751,11 +753,4 @@ open_server_module (lua_State *L)
   lua_pushcfunction (L, l_server_new);
   lua_setfield (L, -2, "new");
   return 1;
-}
-
-int
-plua_http_server_open (lua_State *L)
-{
-  plua_net_preload (L, "plua.http.server", open_server_module);
-  return 0;
 }

@@ -5,7 +5,6 @@
 
 #include <gio/gio.h>
 #include <lauxlib.h>
-#include <libsoup/soup.h>
 #include <lua.h>
 
 #include "plua-runtime.h"
@@ -13,13 +12,11 @@
 G_BEGIN_DECLS
 
 /* Sets package.preload[name] = open, so nothing is built unless required. */
-G_GNUC_INTERNAL
 void        plua_net_preload            (lua_State      *L,
                                          const char     *name,
                                          lua_CFunction   open);
 
 /* A userdata metatable: methods as __index; tostring may be NULL. */
-G_GNUC_INTERNAL
 void        plua_net_new_class          (lua_State      *L,
                                          const char     *name,
                                          const luaL_Reg  methods[],
@@ -29,32 +26,27 @@ void        plua_net_new_class          (lua_State      *L,
 
 /* obj:set_owner(t): the wrapping Lua object lives as long as this one
  * (user value 1), so the anchor of a busy object keeps the wrapper too. */
-G_GNUC_INTERNAL
 int         plua_net_set_owner          (lua_State      *L);
 
 /* "ip:port" ("[ip]:port" for IPv6, "?" for no inet address); the IP and
  * the port also go to ip_out (to free) and port_out when not NULL. */
-G_GNUC_INTERNAL
 char       *plua_net_address_to_string  (GSocketAddress *address,
                                          char          **ip_out,
                                          guint16        *port_out);
 
 /* Why a bind failed, without the address GLib's messages repeat. */
-G_GNUC_INTERNAL
 const char *plua_net_bind_reason        (const GError   *error);
 
 /* Holding the run while an object has work: plua_net_hold takes a pending
  * count of kind and anchors the userdata at idx in the registry (unless
  * *held already); plua_net_release gives both back (unless !*held), the
  * anchor only when unref (FALSE once the userdata is collected). */
-G_GNUC_INTERNAL
 void        plua_net_hold               (lua_State      *L,
                                          int             idx,
                                          PluaRuntime    *runtime,
                                          PluaPendingKind kind,
                                          gboolean       *held,
                                          int            *self_ref);
-G_GNUC_INTERNAL
 void        plua_net_release            (lua_State      *L,
                                          PluaRuntime    *runtime,
                                          PluaPendingKind kind,
@@ -63,25 +55,11 @@ void        plua_net_release            (lua_State      *L,
                                          gboolean        unref);
 
 /* An HTTP token (RFC 9110): header names and methods. */
-G_GNUC_INTERNAL
 gboolean    plua_net_is_token           (const char     *s,
                                          size_t          len);
 
 /* Pushes the bytes as a Lua string ("" for NULL). */
-G_GNUC_INTERNAL
 void        plua_net_push_bytes         (lua_State          *L,
                                          GBytes             *bytes);
-
-/* Pushes {lower-case name = value}; repeated headers are joined with ", ". */
-G_GNUC_INTERNAL
-void        plua_net_push_headers       (lua_State          *L,
-                                         SoupMessageHeaders *headers);
-
-/* For the "insecure" options: a SoupMessage::accept-certificate handler. */
-G_GNUC_INTERNAL
-gboolean    plua_net_accept_any_certificate (SoupMessage          *msg,
-                                             GTlsCertificate      *certificate,
-                                             GTlsCertificateFlags  errors,
-                                             gpointer              user_data);
 
 G_END_DECLS

@@ -209,6 +209,8 @@ push_runtime_config (lua_State        *L,
   set_boolean (L, "debug", config->debug);
   set_boolean (L, "interactive", config->interactive);
   set_boolean (L, "fibaro", config->fibaro);
+  if (config->fibaro_state != NULL)
+    set_string (L, "state", config->fibaro_state);
   set_boolean (L, "noapi", config->noapi);
   if (config->script != NULL)
     set_string (L, "source_name", config->script);

@@ -20,6 +20,7 @@
 #include "plua-net.h"
 #include "plua-pybridge.h"
 #include "plua-runtime.h"
+#include "plua-soup-module.h"
 #include "plua-timers.h"
 
 /* Enough for a burst of concurrent callbacks; more are created on demand and
@@ -243,9 +244,7 @@ static const lua_CFunction modules[] = {
   plua_timers_open,
   plua_net_tcp_open,
   plua_net_udp_open,
-  plua_http_client_open,
-  plua_http_server_open,
-  plua_websocket_open,
+  plua_soup_module_open,
   plua_net_sync_open,
 };
 

@@ -31,6 +31,7 @@
 #include <libsoup/soup.h>
 
 #include "plua-net-common.h"
+#include "plua-net-soup.h"
 #include "plua-net.h"
 #include "plua-runtime.h"
 #include "plua-soup-listener.h"
@@ -1162,9 +1163,9 @@ static const luaL_Reg module_functions[] = {
   { NULL, NULL }
 };
 
-/* require "plua.websocket" */
-static int
-open_primitives (lua_State *L)
+/* require "plua.websocket" (through the module table) */
+int
+plua_websocket_luaopen (lua_State *L)
 {
   WsModule *m;
 
@@ -1183,11 +1184,4 @@ open_primitives (lua_State *L)
 
   luaL_newlib (L, module_functions);
   return 1;
-}
-
-int
-plua_websocket_open (lua_State *L)
-{
-  plua_net_preload (L, "plua.websocket", open_primitives);
-  return 0;
 }

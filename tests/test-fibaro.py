@@ -281,6 +281,160 @@ end
         p.stop()
 
 
+def test_cli_state(tmp):
+    """--state FILE: the store starts from FILE and is written back to it."""
+    state = os.path.join(tmp, "cli-state.json")
+    with open(state, "w") as f:
+        json.dump({"globals": {"Seeded": {"name": "Seeded", "value": "from file", "readOnly": False,
+                                          "isEnum": False, "enumValues": [], "created": 0, "modified": 0}},
+                   "rooms": [{"id": 300, "name": "Attic", "sectionID": 219}]}, f)
+    qa = os.path.join(tmp, "cli-state.lua")
+    with open(qa, "w") as f:
+        f.write("""--%%name:CliState
+--%%id:5030
+function QuickApp:onInit()
+  self:debug("seeded", (fibaro.getGlobalVariable("Seeded")), fibaro.getRoomName(300))
+end
+""")
+    p = Plua([qa], extra=["--state", state])
+    try:
+        check("--state seeds the store", p.wait_line("seeded from file Attic"), p.lines + p.err)
+        status, _ = p.request("PUT", "/api/globalVariables/Seeded", {"value": "changed"})
+        p.request("POST", "/api/rooms", {"name": "Cellar"})
+        time.sleep(0.6)
+    finally:
+        p.stop()
+    with open(state) as f:
+        saved = json.load(f)
+    check("--state file written back", status == 200
+          and saved["globals"]["Seeded"]["value"] == "changed"
+          and "Cellar" in [r["name"] for r in saved["rooms"]]
+          and 5030 in [d["id"] for d in saved["devices"]], saved.get("globals"))
+
+
+SCENE_QA = """--%%name:SceneWatcher
+--%%id:5040
+function QuickApp:onInit() self:debug("watcher ready") end
+"""
+
+
+def test_scenes(tmp):
+    qa = os.path.join(tmp, "scene-watcher.lua")
+    with open(qa, "w") as f:
+        f.write(SCENE_QA)
+    p = Plua([qa])
+    try:
+        p.wait_line("watcher ready")
+        actions = ('print("scene runs", sourceTrigger.type)\n'
+                   'fibaro.call(5040, "turnOn")\n'
+                   'fibaro.sleep(3000)\n'
+                   'print("scene survived the kill")\n')
+        status, scene = p.request("POST", "/api/scenes", {
+            "name": "Rest scene", "type": "lua",
+            "content": json.dumps({"conditions": "{}", "actions": actions})})
+        check("POST /api/scenes: 201", status == 201 and scene["type"] == "lua", f"{status} {scene}")
+        sid = scene["id"]
+        status, _ = p.request("POST", f"/api/scenes/{sid}/execute", {})
+        check("POST /api/scenes/{id}/execute: 202 and the scene runs", status == 202
+              and p.wait_line(f"[DEBUG] [SCENE{sid}]: scene runs user"), f"{status} {p.lines}")
+        check("the scene calls a QuickApp action", p.wait_line(
+            "[WARNING] [QUICKAPP5040]: Class does not have turnOn function defined"), p.lines)
+        status, running = p.request("GET", f"/api/scenes/{sid}")
+        check("a sleeping scene isRunning", running["isRunning"] is True, running)
+        status, _ = p.request("POST", f"/api/scenes/{sid}/kill", {})
+        status2, after = p.request("GET", f"/api/scenes/{sid}")
+        check("POST /api/scenes/{id}/kill stops it", status == 200 and after["isRunning"] is False,
+              f"{status} {after}")
+        bad = p.request("POST", "/api/scenes", {"name": "Oops", "type": "lua", "content": json.dumps(
+            {"conditions": "{}", "actions": "error('scene failed on purpose')"})})[1]
+        status, _ = p.request("GET", f"/api/scenes/{bad['id']}/executeSync")
+        check("an error in a scene is logged, the run goes on", status == 200 and p.wait_line(
+            f"[ERROR] [SCENE{bad['id']}]: SCENE{bad['id']}:1: scene failed on purpose"), f"{status} {p.lines}")
+        status, _ = p.request("GET", "/api/devices/5040")
+        check("... and the emulator still answers", status == 200, status)
+        time.sleep(3.2)
+        check("a killed scene does not resume", not p.wait_line("scene survived the kill", timeout=0.1),
+              p.lines)
+    finally:
+        p.stop()
+
+
+FQA_QA = """--%%name:Exported
+--%%id:5050
+--%%type:com.fibaro.multilevelSwitch
+--%%var:greeting="hi"
+--%%u:{button="b1",text="Press",onReleased="pressed"}
+--%%file:helper.lua,helper
+function QuickApp:pressed() self:debug("pressed") end
+function QuickApp:onInit()
+  self:debug("onInit", self.id, self:getVariable("greeting"), helperValue())
+end
+"""
+
+
+def test_fqa(tmp):
+    with open(os.path.join(tmp, "helper.lua"), "w") as f:
+        f.write("function helperValue() return 'from helper' end\n")
+    qa = os.path.join(tmp, "exported.lua")
+    with open(qa, "w") as f:
+        f.write(FQA_QA)
+    p = Plua([qa])
+    try:
+        check("QuickApp to export started", p.wait_line("onInit 5050 hi from helper"), p.lines + p.err)
+        status, fqa = p.request("GET", "/api/quickApp/export/5050")
+        ip = fqa.get("initialProperties", {}) if isinstance(fqa, dict) else {}
+        check("export: .fqa shape", status == 200 and fqa["name"] == "Exported"
+              and fqa["type"] == "com.fibaro.multilevelSwitch" and fqa["apiVersion"] == "1.3"
+              and ip["quickAppVariables"] == [{"name": "greeting", "value": "hi"}]
+              and ip["uiCallbacks"] == [{"name": "b1", "eventType": "onReleased", "callback": "pressed"}]
+              and ip["typeTemplateInitialized"] is True and isinstance(ip["uiView"], list)
+              and [(f["name"], f["isMain"], f["type"]) for f in fqa["files"]]
+              == [("helper", False, "lua"), ("main", True, "lua")], fqa)
+        status, raw = p.request("GET", "/api/quickApp/export/4242")
+        check("export of a missing QuickApp: 404", status == 404, status)
+        fqa["name"] = "Imported"
+        status, dev = p.request("POST", "/api/quickApp/import", fqa)
+        check("import: 201 with the new device", status == 201 and dev["id"] != 5050
+              and dev["name"] == "Imported" and dev["type"] == "com.fibaro.multilevelSwitch", f"{status} {dev}")
+        new = dev["id"]
+        check("the imported QuickApp runs onInit", p.wait_line(f"[DEBUG] [QUICKAPP{new}]: onInit {new} hi from helper"),
+              p.lines)
+        status, dev2 = p.request("GET", f"/api/devices/{new}")
+        check("the imported device over REST", status == 200 and dev2["properties"]["quickAppVariables"]
+              == [{"name": "greeting", "value": "hi"}], dev2)
+        p.request("POST", "/api/plugins/callUIEvent", {"deviceID": new, "elementName": "b1",
+                                                       "eventType": "onReleased", "values": []})
+        check("UI callbacks of the imported QuickApp", p.wait_line(f"[DEBUG] [QUICKAPP{new}]: pressed"), p.lines)
+        status, body = p.request("POST", "/api/quickApp/import", {"name": "x", "type": "no.such.type",
+                                                                 "files": []})
+        check("import of a bad .fqa: 400", status == 400, f"{status} {body}")
+        # the files of a running QuickApp
+        status, files = p.request("GET", f"/api/quickApp/{new}/files")
+        check("files: list without content", status == 200 and files == [
+            {"name": "helper", "type": "lua", "isMain": False, "isOpen": False},
+            {"name": "main", "type": "lua", "isMain": True, "isOpen": False}], files)
+        status, body = p.request("POST", f"/api/quickApp/{new}/files",
+                                 {"name": "extra", "type": "lua", "isMain": False, "isOpen": False,
+                                  "content": "EXTRA = 'extra file'"})
+        check("files: POST adds one (201)", status == 201 and body["name"] == "extra", f"{status} {body}")
+        status, body = p.request("POST", f"/api/quickApp/{new}/files", {"name": "extra", "content": ""})
+        check("files: POST of an existing name: 409", status == 409, status)
+        main = p.request("GET", f"/api/quickApp/{new}/files/main")[1]
+        main["content"] = main["content"].replace('helperValue())', 'helperValue(), EXTRA)')
+        status, _ = p.request("PUT", f"/api/quickApp/{new}/files/main", main)
+        check("files: PUT restarts the QuickApp with the new code", status == 200 and p.wait_line(
+            f"[DEBUG] [QUICKAPP{new}]: onInit {new} hi from helper extra file"), f"{status} {p.lines}")
+        status, _ = p.request("DELETE", f"/api/quickApp/{new}/files/extra")
+        status2, files = p.request("GET", f"/api/quickApp/{new}/files")
+        check("files: DELETE", status == 200 and [f["name"] for f in files] == ["helper", "main"], files)
+        status, _ = p.request("DELETE", f"/api/quickApp/{new}/files/main")
+        check("files: the main file cannot be deleted (400)", status == 400, status)
+        status, _ = p.request("GET", f"/api/quickApp/{new}/files/nope")
+        check("files: missing file 404", status == 404, status)
+    finally:
+        p.stop()
+
+
 class TempHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = json.dumps({"temperature": 21.5}).encode()
@@ -379,6 +533,9 @@ def main():
     with tempfile.TemporaryDirectory(prefix="plua-fibaro-") as tmp:
         test_rest(tmp)
         test_state(tmp)
+        test_cli_state(tmp)
+        test_scenes(tmp)
+        test_fqa(tmp)
         test_examples()
     if failed:
         print(f"{len(failed)} failed: {', '.join(failed)}")

@@ -7,6 +7,8 @@ local S = require("fibaro.store")
 local R = require("fibaro.rest")
 local sdk = require("fibaro.sdk")
 local log = require("fibaro.log")
+local qajson = require("fibaro.json")
+local SC = require("fibaro.scene")
 
 local E = { store = S, rest = R, sdk = sdk, quickApps = {} }
 local array = json.array
@@ -23,6 +25,7 @@ local KNOWN = {
   proxy = "text", proxy_port = "number", proxyupdate = "text", save = "text", state = "text",
   time = "text", project = "integer", latitude = "number", longitude = "number", uid = "text",
   manufacturer = "text", model = "text", role = "text", breakonload = "boolean", nop = "text",
+  scene = "boolean",
 }
 
 local function luaValue(expr, where)
@@ -211,7 +214,7 @@ local function fqa(qa)
   return { name = dev.name, type = dev.type, apiVersion = "1.3",
     initialProperties = { viewLayout = p.viewLayout, uiView = p.uiView, uiCallbacks = p.uiCallbacks,
       quickAppVariables = p.quickAppVariables, typeTemplateInitialized = true,
-      userDescription = p.userDescription or "" },
+      userDescription = p.userDescription or "", deviceRole = p.deviceRole },
     initialInterfaces = dev.interfaces, files = files }
 end
 
@@ -220,6 +223,7 @@ local function start(qa)
   for ref in pairs(qa.timers or {}) do clearTimeout(ref) end
   qa.obj = nil
   local env = sdk.newEnv(qa)
+  env.json = qajson.new()
   qa.env = env
   for _, f in ipairs(qa.files) do
     local chunk, err = load(f.content, "=" .. f.chunkname, "t", env)
@@ -289,6 +293,19 @@ function E.loadQuickApp(path, src, h)
       chunkname = basename(f.path), isMain = false }
   end
   qa.files[#qa.files + 1] = { name = "main", content = src, chunkname = fname, isMain = true }
+  E.register(qa)
+  if h.save then
+    local ok, text = pcall(json.encode, fqa(qa), { indent = true })
+    if ok then _PY.writeFile(h.save, text .. "\n") end
+  end
+  return qa
+end
+
+-- Makes `qa` ({id, file, name, files = {{name, content, chunkname, isMain}}})
+-- the owner of its device and queues its start.
+function E.register(qa)
+  local id = qa.id
+  qa.timers = qa.timers or {}
   qa.fqa = function() return fqa(qa) end
   qa.deliverAction = function(did, action, args)
     sdk.post(function()
@@ -308,10 +325,6 @@ function E.loadQuickApp(path, src, h)
   S.owners[id] = qa
   for cid, d in pairs(S.devices) do if d.parentId == id then S.owners[cid] = qa end end
   E.quickApps[id] = qa
-  if h.save then
-    local ok, text = pcall(json.encode, fqa(qa), { indent = true })
-    if ok then _PY.writeFile(h.save, text .. "\n") end
-  end
   sdk.post(function() start(qa) end)
   return qa
 end
@@ -335,12 +348,78 @@ function E.filesOf(qa)
   return list
 end
 
+------------------------------------------------------------------ .fqa import
+
+-- Keys of initialProperties an .fqa may set on the new device.
+local FQA_PROPS = { "viewLayout", "uiView", "uiCallbacks", "quickAppVariables",
+  "userDescription", "deviceRole", "manufacturer", "model", "quickAppUuid" }
+
+-- Creates and starts a QuickApp from an .fqa document (a Lua table), as
+-- POST /api/quickApp/import does. Returns the device, or nil, status, message.
+function E.importFqa(doc, roomId)
+  if type(doc) ~= "table" then return nil, 400, ".fqa JSON object expected" end
+  if type(doc.type) ~= "string" then return nil, 400, ".fqa without a type" end
+  if not S.deviceTypes()[doc.type] then return nil, 400, "unknown device type '" .. doc.type .. "'" end
+  if type(doc.files) ~= "table" or #doc.files == 0 then return nil, 400, ".fqa without files" end
+  local files, main = {}, nil
+  for i, f in ipairs(doc.files) do
+    if type(f) ~= "table" or type(f.name) ~= "string" or type(f.content) ~= "string" then
+      return nil, 400, "file " .. i .. " needs a name and a content"
+    end
+    local entry = { name = f.name, content = f.content, isMain = f.isMain == true or f.name == "main" }
+    if entry.isMain then main = main or entry else files[#files + 1] = entry end
+  end
+  if not main then return nil, 400, ".fqa without a main file" end
+  files[#files + 1] = main -- as the box: the other files first, main last
+  local init = type(doc.initialProperties) == "table" and doc.initialProperties or {}
+  local dev, msg = S.newDevice({ name = type(doc.name) == "string" and doc.name or nil, type = doc.type,
+    interfaces = type(doc.initialInterfaces) == "table" and doc.initialInterfaces or nil,
+    roomID = tonumber(roomId) })
+  if not dev then return nil, 400, msg end
+  for _, k in ipairs(FQA_PROPS) do
+    if init[k] ~= nil then dev.properties[k] = S.jsoncopy(init[k]) end
+  end
+  local qa = { id = dev.id, file = "<import " .. dev.name .. ">", name = dev.name, files = {} }
+  for _, f in ipairs(files) do
+    qa.files[#qa.files + 1] = { name = f.name, content = f.content, isMain = f.isMain,
+      chunkname = dev.name .. (f.isMain and "" or ":" .. f.name) }
+  end
+  E.register(qa)
+  return dev
+end
+R.importQuickApp = E.importFqa
+
+------------------------------------------------------------------ scenes from files
+
+-- A file with --%%scene:true is a Lua scene: its code becomes the actions of
+-- a scene (id from --%%id, name from --%%name), which runs once at start.
+function E.loadScene(path, src, h)
+  local fname = basename(path)
+  local id = h.id or S.nextIds.scene
+  if id >= S.nextIds.scene then S.nextIds.scene = id + 1 end
+  local scene = S.scenes[id] or SC.defaults()
+  scene.id = id
+  scene.name = h.name or fname:gsub("%.lua$", "")
+  scene.type = "lua"
+  scene.content = json.encode({ conditions = "{}", actions = src })
+  scene.created = scene.created or S.now()
+  scene.updated = S.now()
+  S.scenes[id] = scene
+  S.dirty()
+  SC.execute(id, { type = "user", property = "execute", id = 2 })
+  return scene
+end
+
 ------------------------------------------------------------------ hooks
 
 function E.install()
   local PY = _PY
+  -- the state file: --state FILE first, then PLUA_FIBARO_STATE, then the
+  -- --%%state directive (the first one given wins)
+  local rc = PY.config and PY.config.runtime_config
   local env = PY.getenv and PY.getenv("PLUA_FIBARO_STATE")
-  if env and env ~= "" then useState(env) end
+  if rc and type(rc.state) == "string" and rc.state ~= "" then useState(rc.state)
+  elseif env and env ~= "" then useState(env) end
   PY.main_file_hook = function(filename)
     -- further QuickApps: script arguments naming .lua files (found as given
     -- or next to the main file)
@@ -359,7 +438,15 @@ function E.install()
       local src = _PY.readFile(f)
       parsed[i] = { src = src, headers = E.parseHeaders(src, basename(f), dirname(f)) }
     end
-    for i, f in ipairs(list) do E.loadQuickApp(f, parsed[i].src, parsed[i].headers) end
+    for i, f in ipairs(list) do
+      local h = parsed[i].headers
+      if h.scene then
+        if h.state then useState(h.state) end
+        E.loadScene(f, parsed[i].src, h)
+      else
+        E.loadQuickApp(f, parsed[i].src, h)
+      end
+    end
   end
   PY.fibaro_api_hook = function(method, path, data)
     return R.rest(method, path, data)

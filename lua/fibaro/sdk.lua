@@ -46,6 +46,16 @@ end
 
 local function errmsg(e) return tostring(e) end
 
+-- The box checks the arguments of fibaro.* and raises this error, pointing
+-- at the QuickApp's line.
+local function assertType(value, wanted, level)
+  if type(value) ~= wanted then
+    error(string.format("Wrong parameter type, %s required. Provided param '%s' is type of %s",
+      wanted, tostring(value), type(value)), level or 3)
+  end
+end
+M.assertType = assertType
+
 -- The read-only fallback of every QuickApp environment: the standard library
 -- and plua's globals. Library tables are copied per QuickApp, so a QA that
 -- changes string.* or math.* changes only its own.
@@ -184,31 +194,50 @@ function M.newEnv(qa)
   local fibaro = {}
   for _, level in ipairs({ "debug", "trace", "warning", "error" }) do
     local LEVEL = level:upper()
-    fibaro[level] = function(t, ...) log.log(LEVEL, t, ...) end
+    fibaro[level] = function(t, ...) assertType(t, "string"); log.log(LEVEL, t, ...) end
   end
   function fibaro.get(id, prop)
+    assertType(id, "number")
+    assertType(prop, "string")
     local d = S.devices[id]
     if not d then return nil end
     local v = d.properties[prop]
     if v == nil then return nil end
     return S.jsoncopy(v), d.modified
   end
-  function fibaro.getValue(id, prop) return (fibaro.get(id, prop)) end
-  function fibaro.getType(id) local d = S.devices[id]; return d and d.type end
-  function fibaro.getName(id) local d = S.devices[id]; return d and d.name end
-  function fibaro.getRoomID(id) local d = S.devices[id]; return d and d.roomID end
+  function fibaro.getValue(id, prop)
+    assertType(id, "number")
+    assertType(prop, "string")
+    return (fibaro.get(id, prop))
+  end
+  local function device(id) assertType(id, "number", 4); return S.devices[id] end
+  function fibaro.getType(id) local d = device(id); return d and d.type end
+  function fibaro.getName(id) local d = device(id); return d and d.name end
+  function fibaro.getRoomID(id) local d = device(id); return d and d.roomID end
   function fibaro.getSectionID(id)
-    local d = S.devices[id]
+    local d = device(id)
     local r = d and S.rooms[d.roomID]
     return r and r.sectionID
   end
-  function fibaro.getRoomName(roomID) local r = S.rooms[roomID]; return r and r.name end
-  function fibaro.getRoomNameByDeviceID(id)
-    local d = S.devices[id]
-    return d and fibaro.getRoomName(d.roomID)
+  function fibaro.getRoomName(roomID)
+    assertType(roomID, "number")
+    local r = S.rooms[roomID]
+    return r and r.name
   end
+  function fibaro.getRoomNameByDeviceID(id)
+    local d = device(id)
+    local r = d and S.rooms[d.roomID]
+    return r and r.name
+  end
+  -- Without a filter: every device but the system ones (getIds), as the box.
   function fibaro.getDevicesID(filter)
-    filter = filter or {}
+    if type(filter) ~= "table" or next(filter) == nil then
+      local all = {}
+      for _, d in pairs(S.devices) do all[#all + 1] = d end
+      local ids = fibaro.getIds(all)
+      table.sort(ids)
+      return ids
+    end
     local ids = {}
     for id, d in pairs(S.devices) do
       local ok = true
@@ -235,48 +264,118 @@ function M.newEnv(qa)
     table.sort(ids)
     return ids
   end
+  -- The ids of a device list; the box leaves out its system devices (ids 1-3).
   function fibaro.getIds(devices)
     local ids = {}
-    for _, d in ipairs(devices or {}) do if type(d) == "table" and d.id then ids[#ids + 1] = d.id end end
+    for _, d in pairs(devices or {}) do
+      if type(d) == "table" and type(d.id) == "number" and d.id > 3 then ids[#ids + 1] = d.id end
+    end
     return ids
   end
   function fibaro.call(ids, action, ...)
-    if type(action) ~= "string" then error("fibaro.call: action name expected", 2) end
+    assertType(action, "string")
     local args = array({ ... })
     if type(ids) == "table" then
+      for _, id in ipairs(ids) do assertType(id, "number") end
       for _, id in ipairs(ids) do S.action(id, action, args) end
     else
-      S.action(tonumber(ids), action, args)
+      assertType(ids, "number")
+      S.action(ids, action, args)
     end
   end
   fibaro.callhc3 = fibaro.call
-  function fibaro.callGroupAction(action, data)
-    local ids = fibaro.getDevicesID(type(data) == "table" and data.filters == nil and data or {})
-    if type(data) == "table" and data.filters then
-      ids = {}
-      for _, f in ipairs(data.filters) do
-        if f.filter == "deviceID" then for _, id in ipairs(f.value or {}) do ids[#ids + 1] = id end end
+  -- Group action filters (each {filter=, value={...}}), all of which must
+  -- match, as /api/devices/groupAction takes them.
+  local function hasValue(list, v)
+    for _, x in ipairs(type(list) == "table" and list or { list }) do if x == v then return true end end
+    return false
+  end
+  local GROUP_FILTERS = {
+    deviceID = function(d, v) return hasValue(v, d.id) end,
+    roomID = function(d, v) return hasValue(v, d.roomID) end,
+    type = function(d, v) return hasValue(v, d.type) end,
+    baseType = function(d, v) return hasValue(v, d.baseType) end,
+    isTypeOf = function(d, v) return hasValue(v, d.type) or hasValue(v, d.baseType) end,
+    parentId = function(d, v) return hasValue(v, d.parentId) end,
+    isPlugin = function(d, v) return hasValue(v, d.isPlugin) end,
+    enabled = function(d, v) return hasValue(v, d.enabled) end,
+    visible = function(d, v) return hasValue(v, d.visible) end,
+    interface = function(d, v)
+      for _, i in ipairs(type(v) == "table" and v or { v }) do
+        if not hasValue(d.interfaces, i) then return false end
       end
+      return true
+    end,
+    hasProperty = function(d, v)
+      for _, p in ipairs(type(v) == "table" and v or { v }) do
+        if d.properties[p] == nil then return false end
+      end
+      return true
+    end,
+    propertyEquals = function(d, v)
+      for _, pe in ipairs(type(v) == "table" and v or {}) do
+        if not hasValue(pe.propertyValue, d.properties[pe.propertyName]) then return false end
+      end
+      return true
+    end,
+  }
+  function fibaro.callGroupAction(action, data)
+    assertType(action, "string")
+    assertType(data, "table")
+    local filters = data.filters or {}
+    for _, f in ipairs(filters) do
+      if not GROUP_FILTERS[f.filter] then error("fibaro.callGroupAction: unknown filter '" .. tostring(f.filter) .. "'", 2) end
     end
-    local args = type(data) == "table" and data.args or {}
-    for _, id in ipairs(ids) do S.action(id, action, array(S.deepcopy(args))) end
+    local ids = {}
+    for id, d in pairs(S.devices) do
+      local ok = #filters > 0
+      for _, f in ipairs(filters) do ok = ok and GROUP_FILTERS[f.filter](d, f.value) end
+      if ok then ids[#ids + 1] = id end
+    end
+    table.sort(ids)
+    for _, id in ipairs(ids) do S.action(id, action, array(S.deepcopy(data.args or {}))) end
     return ids
   end
+  -- No notification leaves the emulator: the alert is shown on the console
+  -- (and reported as an event) so the developer sees it was sent.
+  local ALERTS = { email = true, push = true, simplePush = true }
   function fibaro.alert(kind, ids, text)
-    log.line("TRACE", "ALERT", string.format("%s to %s: %s", tostring(kind),
-      table.concat(type(ids) == "table" and ids or { tostring(ids) }, ","), tostring(text)))
-    S.emit("AlertEvent", { type = kind, users = ids, message = text })
+    assertType(kind, "string")
+    assertType(ids, "table")
+    assertType(text, "string")
+    if not ALERTS[kind] then
+      error("Wrong parameter: '" .. kind .. "'. Available parameters: email, push, simplePush", 2)
+    end
+    for _, id in ipairs(ids) do assertType(id, "number") end
+    log.line("TRACE", "ALERT", string.format("%s to %s: %s", kind, table.concat(ids, ","), text))
+    S.emit("AlertEvent", { type = kind, users = array(S.deepcopy(ids)), message = text })
+  end
+  local function armAction(url, action)
+    if action == "arm" then call("POST", url)
+    elseif action == "disarm" then call("DELETE", url)
+    else error("Wrong parameter: " .. tostring(action) .. ". Available parameters: arm, disarm", 3) end
   end
   function fibaro.alarm(a, b)
-    if type(a) == "number" then
-      return call(b == "disarm" and "DELETE" or "POST", "/alarms/v1/partitions/" .. a .. "/actions/arm")
+    if type(a) == "string" then
+      armAction("/alarms/v1/partitions/actions/arm", a)
+      return
     end
-    return call(a == "disarm" and "DELETE" or "POST", "/alarms/v1/partitions/actions/arm")
+    assertType(a, "number")
+    assertType(b, "string")
+    armAction("/alarms/v1/partitions/" .. a .. "/actions/arm", b)
   end
-  function fibaro.__houseAlarm(action) return fibaro.alarm(action) end
+  function fibaro.__houseAlarm(action)
+    assertType(action, "string")
+    armAction("/alarms/v1/partitions/actions/arm", action)
+  end
   function fibaro.getPartitions() return (call("GET", "/alarms/v1/partitions")) end
-  function fibaro.getPartition(id) return (call("GET", "/alarms/v1/partitions/" .. id)) end
+  function fibaro.getPartition(id)
+    assertType(id, "number")
+    local p, status = call("GET", "/alarms/v1/partitions/" .. id)
+    if status == 200 then return p end
+  end
   function fibaro.getPartitionArmState(id)
+    assertType(id, "number")
     local p = S.partitions[id]
     return p and (p.armed and "armed" or "disarmed")
   end
@@ -286,43 +385,69 @@ function M.newEnv(qa)
     if armed == 0 then return "disarmed" elseif armed == total then return "armed" end
     return "partially_armed"
   end
-  function fibaro.isPartitionBreached(id) local p = S.partitions[id]; return p ~= nil and p.breached end
+  function fibaro.isPartitionBreached(id)
+    assertType(id, "number")
+    local p = S.partitions[id]
+    return p ~= nil and p.breached == true
+  end
   function fibaro.isHomeBreached()
     for _, p in pairs(S.partitions) do if p.breached then return true end end
     return false
   end
   function fibaro.scene(action, ids)
-    if action ~= "execute" and action ~= "kill" then error("fibaro.scene: 'execute' or 'kill' expected", 2) end
-    for _, id in ipairs(type(ids) == "table" and ids or { ids }) do
-      call("POST", "/scenes/" .. id .. "/" .. action)
+    assertType(action, "string")
+    assertType(ids, "table")
+    if action ~= "execute" and action ~= "kill" then
+      error("Wrong parameter: " .. action .. ". Available actions: execute, kill", 2)
     end
+    for _, id in ipairs(ids) do assertType(id, "number") end
+    for _, id in ipairs(ids) do call("POST", "/scenes/" .. id .. "/" .. action) end
   end
   function fibaro.profile(action, id)
-    if action ~= "activateProfile" then error("fibaro.profile: 'activateProfile' expected", 2) end
+    assertType(action, "string")
+    assertType(id, "number")
+    if action ~= "activateProfile" then
+      error("Wrong parameter: " .. action .. ". Available actions: activateProfile", 2)
+    end
     return call("POST", "/profiles/activeProfile/" .. id)
   end
   function fibaro.getGlobalVariable(name)
+    assertType(name, "string")
     local v = S.globals[name]
     if v then return v.value, v.modified end
     return nil
   end
+  -- The box takes only text values; a missing variable is a silent 404 there,
+  -- a note on stderr here.
   function fibaro.setGlobalVariable(name, value)
+    assertType(name, "string")
+    assertType(value, "string")
     if S.globals[name] then S.setGlobal(name, value)
-    else log.line("WARNING", tag(), "Global variable " .. tostring(name) .. " not found") end
+    else log.warn("%s: fibaro.setGlobalVariable: global variable '%s' not found", tag(), name) end
   end
   local sceneVars = {}
   function fibaro.getSceneVariable(name) return sceneVars[name] end
   function fibaro.setSceneVariable(name, value) sceneVars[name] = value end
   function fibaro.emitCustomEvent(name)
+    assertType(name, "string")
     local ev = S.customEvents[name]
     if ev then S.emit("CustomEvent", { name = name, userDescription = ev.userDescription }) end
   end
-  function fibaro.setTimeout(ms, fn, handler) return addTimer("setTimeout", fn, ms, handler) end
-  fibaro.clearTimeout = clear
-  function fibaro.setInterval(ms, fn) return addTimer("setInterval", fn, ms) end
-  fibaro.clearInterval = clear
-  function fibaro.sleep(ms) sleep(ms) end
+  function fibaro.setTimeout(ms, fn, handler)
+    assertType(ms, "number")
+    assertType(fn, "function")
+    return addTimer("setTimeout", fn, ms, handler)
+  end
+  function fibaro.clearTimeout(ref) assertType(ref, "number"); clear(ref) end
+  function fibaro.setInterval(ms, fn)
+    assertType(ms, "number")
+    assertType(fn, "function")
+    return addTimer("setInterval", fn, ms)
+  end
+  function fibaro.clearInterval(ref) assertType(ref, "number"); clear(ref) end
+  function fibaro.sleep(ms) assertType(ms, "number"); sleep(ms) end
   function fibaro.wakeUpDeadDevice(id)
+    assertType(id, "number")
     if S.devices[id] then S.updateProperty(id, "dead", false) end
   end
   local asyncHandler = true
@@ -335,10 +460,11 @@ function M.newEnv(qa)
 
   ---------------------------------------------------------------- plugin
   local plugin = { mainDeviceId = qa.id }
-  function plugin.getDevice(id) return (call("GET", "/devices/" .. id)) end
-  function plugin.getChildDevices(id) return (call("GET", "/devices?parentId=" .. (id or qa.id))) end
-  function plugin.getProperty(id, prop) local d = S.devices[id]; return d and d.properties[prop] end
-  function plugin.createChildDevice(opts) return (call("POST", "/plugins/createChildDevice", opts)) end
+  -- data, status as the api.* call behind each, like the box
+  function plugin.getDevice(id) return call("GET", "/devices/" .. id) end
+  function plugin.getChildDevices(id) return call("GET", "/devices?parentId=" .. (id or qa.id)) end
+  function plugin.getProperty(id, prop) local d = S.devices[id]; return d and S.jsoncopy(d.properties[prop]) end
+  function plugin.createChildDevice(opts) return call("POST", "/plugins/createChildDevice", opts) end
   function plugin.deleteDevice(id) return call("DELETE", "/devices/" .. id) end
   function plugin.restart(id) qa.restart(id) end
   env.plugin = plugin
@@ -404,6 +530,8 @@ function M.newEnv(qa)
   function QAB:updateProperty(name, value)
     if type(name) ~= "string" then error("updateProperty: property name expected", 2) end
     if value == nil then error("updateProperty: value expected for " .. name, 2) end
+    -- the object's own copy follows, as on the box
+    self.properties[name] = value
     S.updateProperty(self.id, name, value)
   end
   function QAB:updateView(element, prop, value)
@@ -500,6 +628,8 @@ function M.newEnv(qa)
     self.childDevices = {}
     qa.obj = self
     if self.onInit then protect(self.onInit, self) end
+    -- the box sets up the children itself when onInit did not
+    if not self._childsInited then protect(self.initChildDevices, self) end
   end
   function QA:onAction(id, event)
     if self.actionHandler then return self:actionHandler(event) end
@@ -524,14 +654,22 @@ function M.newEnv(qa)
   end
   function QA:initChildDevices(map)
     map = map or {}
+    self._childsInited = true
     local ids = {}
     for id, d in pairs(S.devices) do if d.parentId == self.id then ids[#ids + 1] = id end end
     table.sort(ids)
     for _, id in ipairs(ids) do
       if not self.childDevices[id] then
         local d = S.devices[id]
-        local cls = map[d.type] or env.QuickAppChild
-        self.childDevices[id] = cls(d)
+        local cls = map[d.type]
+        if not cls then
+          self:error(string.format("Class for the child device: %s, with type: %s not found. Using base class: QuickAppChild",
+            id, d.type))
+          cls = env.QuickAppChild
+        end
+        local child = cls(d)
+        child.parent = self
+        self.childDevices[id] = child
       end
     end
   end
@@ -539,12 +677,16 @@ function M.newEnv(qa)
     if type(options) ~= "table" or type(options.type) ~= "string" then
       error("createChildDevice: options with a type expected", 2)
     end
+    -- the box marks children with the quickAppChild interface
+    local ifs = { "quickAppChild" }
+    for _, i in ipairs(options.initialInterfaces or {}) do ifs[#ifs + 1] = i end
     local dev, msg = S.newDevice({ name = options.name, type = options.type, parentId = self.id,
-      properties = options.initialProperties, interfaces = options.initialInterfaces,
+      properties = options.initialProperties, interfaces = ifs,
       roomID = S.devices[self.id] and S.devices[self.id].roomID })
     if not dev then error("createChildDevice: " .. msg, 2) end
     S.owners[dev.id] = qa
     local child = (cls or env.QuickAppChild)(dev)
+    child.parent = self
     self.childDevices[dev.id] = child
     return child
   end
