@@ -156,8 +156,8 @@ send_response (Request   *req,
                lua_State *L,
                int        base)
 {
-  SoupServerMessage *msg = req->msg;
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  SoupServerMessage *msg = req->msg;   /* NULL when the client is gone */
+  SoupMessageHeaders *headers = msg != NULL ? soup_server_message_get_response_headers (msg) : NULL;
   const char *content_type = NULL;
   char *header_type = NULL;
   guint status = lua_isnoneornil (L, base + 1) ? 200 : (guint) lua_tointeger (L, base + 1);

@@ -152,6 +152,32 @@ def test_html_on_terminal():
     check("...and plain text into a pipe", p.stdout == "alarm ok\n", repr(p.stdout))
 
 
-run_tests(test_version, test_html_on_terminal, test_help, test_unknown_option, test_missing_script, test_streams,
+def test_soup_module():
+    """The libsoup half is loaded on first use: a run without HTTP never needs
+    it, and a missing module is a clear error when HTTP is first used."""
+    import shutil
+    import tempfile
+    p = run(["-e", "print(1)"])
+    maps = run(["-e", "print(io.open('/proc/self/maps'):read('a'):find('libsoup') ~= nil)"])
+    check("a run without HTTP does not load libsoup", maps.stdout == "false\n", maps.stdout + maps.stderr)
+    used = run(["-e", "require('plua.http.client'); print(io.open('/proc/self/maps'):read('a'):find('libsoup') ~= nil)"])
+    check("...and loads it when HTTP is used", used.stdout == "true\n", used.stdout + used.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        lone = os.path.join(tmp, "plua")
+        shutil.copy(PLUA, lone)
+        env = dict(os.environ, PLUA_MODULE_DIR=os.path.join(tmp, "nowhere"))
+        p = subprocess.run([lone, "-e", "print(1)"], capture_output=True, text=True, env=env, timeout=20)
+        check("without the module, plain Lua still runs", p.returncode == 0 and p.stdout == "1\n", p.stderr)
+        p = subprocess.run([lone, "-e", "net.HTTPClient():request('http://127.0.0.1:1/', {})"],
+                           capture_output=True, text=True, env=env, timeout=20)
+        check("without the module, HTTP fails with a clear message",
+              p.returncode == 1 and "plua-soup.so not found" in p.stderr and "installed completely" in p.stderr,
+              p.stderr)
+        p = subprocess.run([lone, "--api-port", "0", "-e", "print(1)"], capture_output=True, text=True, env=env, timeout=20)
+        check("without the module, an asked-for REST server fails with status 1",
+              p.returncode == 1 and "plua-soup.so not found" in p.stderr, p.stderr)
+
+
+run_tests(test_version, test_soup_module, test_html_on_terminal, test_help, test_unknown_option, test_missing_script, test_streams,
           test_callback_error_status, test_debug, test_config_options, test_signals,
           test_interactive_after_script, test_startup_time, test_locale_numbers)
