@@ -233,6 +233,24 @@ def test_rest(tmp):
         status, body = p.request("GET", "/api/plugins/callUIEvent?deviceID=5010&elementName=btn"
                                         "&eventType=onReleased&value=8")
         check("callUIEvent by GET", status == 204 and p.wait_line("clicked btn [8]"), f"{status} {p.lines}")
+        # group action: the filters pick the devices, each gets the arguments
+        status, body = p.request("POST", "/api/devices/groupAction/setLevel",
+                                 {"filters": [{"filter": "interface", "value": ["quickApp"]},
+                                              {"filter": "type", "value": ["com.fibaro.binarySwitch"]}],
+                                  "args": [3, "g"]})
+        check("groupAction: 202 and the ids", status == 202 and body == {"devices": [5010, 5011]},
+              f"{status} {body}")
+        check("groupAction reached both", p.wait_line("[DEBUG] [QUICKAPP5010]: setLevel 3 g integer") and p.wait_line(
+            "[WARNING] [QUICKAPP5011]: Class does not have setLevel function defined - action ignored"), p.lines)
+        status, body = p.request("POST", "/api/devices/groupAction/setLevel",
+                                 {"filters": [{"filter": "deviceID", "value": [5010, 4242]},
+                                              {"filter": "hasProperty", "value": ["value"]}],
+                                  "args": [4, "d"]})
+        check("groupAction by deviceID", status == 202 and body == {"devices": [5010]}
+              and p.wait_line("[DEBUG] [QUICKAPP5010]: setLevel 4 d integer"), f"{status} {body}")
+        status, body = p.request("POST", "/api/devices/groupAction/turnOn",
+                                 {"filters": [{"filter": "colour", "value": ["red"]}]})
+        check("groupAction unknown filter: 400", status == 400 and "colour" in body["message"], f"{status} {body}")
         # bad bodies and unknown resources
         status, body = p.request("PUT", "/api/globalVariables/G", {"nothing": 1})
         check("bad body: 400", status == 400, f"{status} {body}")

@@ -85,6 +85,68 @@ local function actionAccepted()
   return { endTimestampMillis = ms, message = "Accepted", startTimestampMillis = ms }, 202
 end
 
+-- POST /devices/groupAction/{action} {filters = {{filter=, value=}, ...},
+-- args = [...]}: the action goes to every device that matches all the
+-- filters (none: no device), each with its own copy of the arguments (as
+-- JSON travels on the box); 202 with the ids, {"devices": [...]}, which
+-- fibaro.callGroupAction returns.
+local function hasValue(list, v)
+  for _, x in ipairs(type(list) == "table" and list or { list }) do if x == v then return true end end
+  return false
+end
+local function hasAll(list, wanted)
+  for _, w in ipairs(type(wanted) == "table" and wanted or { wanted }) do
+    if not hasValue(list, w) then return false end
+  end
+  return true
+end
+local GROUP_FILTERS = {
+  deviceID = function(d, v) return hasValue(v, d.id) end,
+  roomID = function(d, v) return hasValue(v, d.roomID) end,
+  type = function(d, v) return hasValue(v, d.type) end,
+  baseType = function(d, v) return hasValue(v, d.baseType) end,
+  isTypeOf = function(d, v) return hasValue(v, d.type) or hasValue(v, d.baseType) end,
+  parentId = function(d, v) return hasValue(v, d.parentId) end,
+  isPlugin = function(d, v) return hasValue(v, d.isPlugin) end,
+  enabled = function(d, v) return hasValue(v, d.enabled) end,
+  visible = function(d, v) return hasValue(v, d.visible) end,
+  interface = function(d, v) return hasAll(d.interfaces, v) end,
+  hasProperty = function(d, v)
+    for _, p in ipairs(type(v) == "table" and v or { v }) do
+      if d.properties[p] == nil then return false end
+    end
+    return true
+  end,
+  propertyEquals = function(d, v)
+    for _, pe in ipairs(type(v) == "table" and v or {}) do
+      if type(pe) ~= "table" or not hasValue(pe.propertyValue, d.properties[pe.propertyName]) then return false end
+    end
+    return true
+  end,
+}
+
+local function groupAction(action, body)
+  if type(body) ~= "table" then return err(400, "JSON object expected") end
+  local filters = body.filters or {}
+  if type(filters) ~= "table" then return err(400, "filters must be a list") end
+  for _, f in ipairs(filters) do
+    if type(f) ~= "table" or not GROUP_FILTERS[f.filter] then
+      return err(400, "unknown filter '" .. tostring(type(f) == "table" and f.filter or f) .. "'")
+    end
+  end
+  local ok, args = pcall(json.encode, array(body.args or {}))
+  if not ok then return err(400, args) end
+  local ids = array()
+  for id, d in pairs(S.devices) do
+    local match = #filters > 0
+    for _, f in ipairs(filters) do match = match and GROUP_FILTERS[f.filter](d, f.value) end
+    if match then ids[#ids + 1] = id end
+  end
+  table.sort(ids)
+  for _, id in ipairs(ids) do S.action(id, action, json.decode(args)) end
+  return { devices = ids }, 202
+end
+
 local function devices(method, seg, q, body)
   local id = num(seg[2])
   if not seg[2] then
@@ -92,14 +154,7 @@ local function devices(method, seg, q, body)
     return err(501, "only GET is emulated on /devices")
   end
   if seg[2] == "hierarchy" then return { type = "com.fibaro.device", children = array() } end
-  if seg[2] == "groupAction" and seg[3] and method == "POST" then
-    local args = type(body) == "table" and body.args or array()
-    local filters = type(body) == "table" and body.filters or {}
-    for _, f in ipairs(filters) do
-      for _, did in ipairs(f.filter == "deviceID" and f.value or {}) do S.action(did, seg[3], args) end
-    end
-    return actionAccepted()
-  end
+  if seg[2] == "groupAction" and seg[3] and method == "POST" then return groupAction(seg[3], body) end
   if seg[2] == "addInterface" or seg[2] == "deleteInterface" then
     if type(body) ~= "table" or type(body.deviceID) ~= "table" then return err(400, "deviceID list expected") end
     for _, did in ipairs(body.deviceID) do

@@ -69,44 +69,10 @@ end
 
 ------------------------------------------------------------------ class
 
-local METAMETHODS = { "__tostring", "__eq", "__lt", "__le", "__add", "__sub", "__mul", "__div",
-  "__mod", "__unm", "__concat", "__len", "__call", "__close" }
-
--- Default tostring functions, so a subclass keeps its own default but
--- inherits a parent's custom __tostring.
-local defaultToString = setmetatable({}, { __mode = "k" })
-
-local function makeClass(env)
-  return function(name)
-    if type(name) ~= "string" then error("class name must be a string", 2) end
-    local cls = {}
-    cls.__index = cls
-    local dts = function() return "object " .. name end
-    defaultToString[dts] = true
-    cls.__tostring = dts
-    local meta = {
-      __call = function(c, ...)
-        local obj = setmetatable({}, c)
-        local init = c.__init
-        if init then init(obj, ...) end
-        return obj
-      end,
-      __tostring = function() return "class " .. name end,
-    }
-    setmetatable(cls, meta)
-    rawset(env, name, cls)
-    return function(parent)
-      if type(parent) ~= "table" then error("class " .. name .. ": base class expected", 2) end
-      meta.__index = parent
-      -- Lua looks metamethods up raw: copy the parent's
-      for _, mm in ipairs(METAMETHODS) do
-        local pm = rawget(parent, mm)
-        if pm ~= nil and not defaultToString[pm] then rawset(cls, mm, pm) end
-      end
-      return cls
-    end
-  end
-end
+-- The HC3's class library (lua/class.lua), storing each QuickApp's classes in
+-- its own environment; loading it defines the global `property` too.
+local class = require("class")
+local property = _G.property
 
 ------------------------------------------------------------------ the SDK
 
@@ -173,7 +139,9 @@ function M.newEnv(qa)
   os_.date = function(fmt, t) return os.date(fmt, t or S.now()) end
   env.os = os_
   env.json = json
-  env.class = makeClass(env)
+  -- a tail call, so class's errors name the QuickApp's line
+  env.class = function(name) return class(name, env) end
+  env.property = property
 
   ---------------------------------------------------------------- api
   local api = {}
@@ -272,69 +240,59 @@ function M.newEnv(qa)
     end
     return ids
   end
+  -- The box sends the arguments of an action as JSON, so each target gets
+  -- its own copy (a nil in between travels as null) and a value JSON cannot
+  -- carry (a function, NaN, ...) is an error at the caller's line. Strings,
+  -- booleans and finite numbers come through JSON unchanged, so they skip
+  -- the encoding (most calls; it halves the cost of a call).
+  local function plainArg(v)
+    local t = type(v)
+    if t == "string" then return utf8.len(v) ~= nil end
+    if t == "number" then return v == v and v ~= math.huge and v ~= -math.huge end
+    return t == "boolean"
+  end
+  -- Returns the arguments as a list (all plain) or as JSON text.
+  local function packArgs(...)
+    local n = select("#", ...)
+    local args = { ... }
+    for i = 1, n do
+      if not plainArg(args[i]) then
+        for j = 1, n do if args[j] == nil then args[j] = json.null end end
+        local ok, text = pcall(json.encode, array(args))
+        if not ok then error("fibaro.call: " .. tostring(text), 3) end
+        return nil, text
+      end
+    end
+    return args, nil, n
+  end
   function fibaro.call(ids, action, ...)
     assertType(action, "string")
-    local args = array({ ... })
     if type(ids) == "table" then
       for _, id in ipairs(ids) do assertType(id, "number") end
-      for _, id in ipairs(ids) do S.action(id, action, args) end
     else
       assertType(ids, "number")
-      S.action(ids, action, args)
+      ids = { ids }
+    end
+    local args, text, n = packArgs(...)
+    for k, id in ipairs(ids) do
+      local copy
+      if text then copy = json.decode(text)
+      elseif k == 1 then copy = array(args)
+      else copy = array(table.move(args, 1, n, 1, {})) end
+      S.action(id, action, copy)
     end
   end
   fibaro.callhc3 = fibaro.call
-  -- Group action filters (each {filter=, value={...}}), all of which must
-  -- match, as /api/devices/groupAction takes them.
-  local function hasValue(list, v)
-    for _, x in ipairs(type(list) == "table" and list or { list }) do if x == v then return true end end
-    return false
-  end
-  local GROUP_FILTERS = {
-    deviceID = function(d, v) return hasValue(v, d.id) end,
-    roomID = function(d, v) return hasValue(v, d.roomID) end,
-    type = function(d, v) return hasValue(v, d.type) end,
-    baseType = function(d, v) return hasValue(v, d.baseType) end,
-    isTypeOf = function(d, v) return hasValue(v, d.type) or hasValue(v, d.baseType) end,
-    parentId = function(d, v) return hasValue(v, d.parentId) end,
-    isPlugin = function(d, v) return hasValue(v, d.isPlugin) end,
-    enabled = function(d, v) return hasValue(v, d.enabled) end,
-    visible = function(d, v) return hasValue(v, d.visible) end,
-    interface = function(d, v)
-      for _, i in ipairs(type(v) == "table" and v or { v }) do
-        if not hasValue(d.interfaces, i) then return false end
-      end
-      return true
-    end,
-    hasProperty = function(d, v)
-      for _, p in ipairs(type(v) == "table" and v or { v }) do
-        if d.properties[p] == nil then return false end
-      end
-      return true
-    end,
-    propertyEquals = function(d, v)
-      for _, pe in ipairs(type(v) == "table" and v or {}) do
-        if not hasValue(pe.propertyValue, d.properties[pe.propertyName]) then return false end
-      end
-      return true
-    end,
-  }
+  -- As the box: a POST to /devices/groupAction (whose filters live in
+  -- rest.lua), the ids of the devices it reached; nil when the request
+  -- fails (here with a note on stderr saying why).
   function fibaro.callGroupAction(action, data)
     assertType(action, "string")
     assertType(data, "table")
-    local filters = data.filters or {}
-    for _, f in ipairs(filters) do
-      if not GROUP_FILTERS[f.filter] then error("fibaro.callGroupAction: unknown filter '" .. tostring(f.filter) .. "'", 2) end
-    end
-    local ids = {}
-    for id, d in pairs(S.devices) do
-      local ok = #filters > 0
-      for _, f in ipairs(filters) do ok = ok and GROUP_FILTERS[f.filter](d, f.value) end
-      if ok then ids[#ids + 1] = id end
-    end
-    table.sort(ids)
-    for _, id in ipairs(ids) do S.action(id, action, array(S.deepcopy(data.args or {}))) end
-    return ids
+    local ok, res, status = pcall(call, "POST", "/devices/groupAction/" .. action, data)
+    if ok and status == 202 then return res.devices end
+    log.warn("%s: fibaro.callGroupAction: %s", tag(), tostring(ok and res and res.message or res))
+    return nil
   end
   -- No notification leaves the emulator: the alert is shown on the console
   -- (and reported as an event) so the developer sees it was sent.
@@ -507,8 +465,7 @@ function M.newEnv(qa)
   end }) }
 
   ---------------------------------------------------------------- QuickApp classes
-  local class = env.class
-  class "QuickAppBase"
+  class("QuickAppBase", env)
   local QAB = env.QuickAppBase
   function QAB:__init(device)
     self.id = device.id
@@ -621,7 +578,7 @@ function M.newEnv(qa)
       values = value ~= nil and array({ value }) or array() })
   end
 
-  class "QuickApp" (QAB)
+  class("QuickApp", env)(QAB)
   local QA = env.QuickApp
   function QA:__init(device)
     QAB.__init(self, device)
@@ -695,11 +652,12 @@ function M.newEnv(qa)
     self.childDevices[id] = nil
   end
 
-  class "QuickAppChild" (QAB)
+  class("QuickAppChild", env)(QAB)
   local QAC = env.QuickAppChild
+  -- As on the box, self.parent is set by initChildDevices/createChildDevice
+  -- once the object is made: nil in the child's __init and onInit.
   function QAC:__init(device)
     QAB.__init(self, device)
-    self.parent = qa.obj
     S.owners[device.id] = qa
     if self.onInit then protect(self.onInit, self) end
   end

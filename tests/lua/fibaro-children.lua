@@ -7,9 +7,10 @@
 --%%id:5400
 
 class 'Lamp' (QuickAppChild)
+-- as on the box, self.parent is set only after the child object is made
 function Lamp:__init(device)
   QuickAppChild.__init(self, device)
-  self:debug("Lamp init", self.id, self.name, self.parent.id)
+  self:debug("Lamp init", self.id, self.name, self.parentId, self.parent)
 end
 function Lamp:turnOn() self:updateProperty("value", true) self:debug("child on", self.id) end
 function Lamp:setValue(v) self:updateProperty("value", v) self:debug("child setValue", self.id, v) end
@@ -19,7 +20,7 @@ function QuickApp:onInit()
   local c1 = self:createChildDevice({ name = "Lamp 1", type = "com.fibaro.binarySwitch",
     initialProperties = { userDescription = "first" }, initialInterfaces = { "power" } }, Lamp)
   local c2 = self:createChildDevice({ name = "Lamp 2", type = "com.fibaro.multilevelSwitch" }, Lamp)
-  print("children", c1.id, c2.id, self.childDevices[c1.id] == c1)
+  print("children", c1.id, c2.id, self.childDevices[c1.id] == c1, c1.parent == self, c2.parent == self)
   local d = api.get("/devices/" .. c1.id)
   print("child device", d.parentId, d.name, d.properties.userDescription, json.encode(d.interfaces))
   print("plugin.getChildDevices", #plugin.getChildDevices(self.id))
@@ -40,7 +41,7 @@ function QuickApp:onInit()
     self:initChildDevices({ ["com.fibaro.binarySwitch"] = Lamp })
     local n = 0
     for _ in pairs(self.childDevices) do n = n + 1 end
-    print("initChildDevices", n)
+    print("initChildDevices", n, self.childDevices[c1.id].parent == self)
     local _, status = plugin.deleteDevice(c1.id)
     print("plugin.deleteDevice", status, fibaro.getType(c1.id))
   end, 20)

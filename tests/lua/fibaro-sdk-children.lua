@@ -18,8 +18,9 @@ function Switch:turnOn() self:updateProperty("value", true) self:debug("child tu
 function Switch:setValue(v) self:updateProperty("value", v) self:debug("child setValue", self.id, v) end
 
 class 'Sensor' (QuickAppChild)
--- a child's onInit runs when its object is made
-function Sensor:onInit() self:debug("Sensor onInit", self.id, self.name) end
+-- a child's onInit runs when its object is made, before the box sets
+-- self.parent (createChildDevice/initChildDevices do that afterwards)
+function Sensor:onInit() self:debug("Sensor onInit", self.id, self.name, self.parent) end
 
 local function eventTypes(last)
   local out = {}
@@ -48,7 +49,8 @@ function QuickApp:onInit()
     initialInterfaces = { "battery" } }, Switch)
   local c4 = self:createChildDevice({ name = "Temp", type = "com.fibaro.temperatureSensor" }, Sensor)
   local c5 = self:createChildDevice({ name = "Plain", type = "com.fibaro.binarySwitch" })
-  print("created", tostring(c3), tostring(c4), tostring(c5), self.childDevices[c3.id] == c3)
+  print("created", tostring(c3), tostring(c4), tostring(c5), self.childDevices[c3.id] == c3,
+    c4.parent == self)
   print("events", eventTypes(last))
   local d = api.get("/devices/" .. c3.id)
   print("device", d.parentId, d.name, d.type, d.roomID, d.properties.userDescription)
