@@ -211,6 +211,41 @@ reply_route_error (PluaApiHc3        *hc3,
     plua_api_reply_error (msg, SOUP_STATUS_NOT_FOUND, error->message);
 }
 
+/* HC3 clients upload files (a QuickApp's .fqa to /api/quickApp/import) as
+ * multipart/form-data: the body the hook gets is the first file part's
+ * content, the JSON text, as if it had been posted alone. Any other body is
+ * returned as it is. Takes body; returns the body to use. */
+static GBytes *
+take_upload (SoupServerMessage *msg,
+             GBytes            *body)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  g_autoptr(SoupMultipart) multipart = NULL;
+  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
+
+  if (content_type == NULL || g_ascii_strcasecmp (content_type, "multipart/form-data") != 0)
+    return body;
+  multipart = soup_multipart_new_from_message (headers, body);
+  if (multipart == NULL)
+    return body;   /* malformed: the JSON check answers 400 */
+  for (int i = 0; i < soup_multipart_get_length (multipart); i++)
+    {
+      SoupMessageHeaders *part_headers;
+      GBytes *part_body;
+      g_autoptr(GHashTable) params = NULL;
+
+      if (!soup_multipart_get_part (multipart, i, &part_headers, &part_body) ||
+          !soup_message_headers_get_content_disposition (part_headers, NULL, &params))
+        continue;
+      if (g_hash_table_contains (params, "filename"))
+        {
+          g_bytes_unref (body);
+          return g_bytes_ref (part_body);
+        }
+    }
+  return body;
+}
+
 void
 plua_api_hc3_handle (PluaApiHc3        *hc3,
                      SoupServerMessage *msg,
@@ -271,6 +306,7 @@ plua_api_hc3_handle (PluaApiHc3        *hc3,
   if (!g_str_equal (upper, "GET"))
     {
       bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+      bytes = take_upload (msg, bytes);
       data = g_bytes_get_data (bytes, &len);
       if (data == NULL)
         data = "";

@@ -5,6 +5,11 @@
  * keys and values left on the Lua stack, where they stay anchored while the
  * object's keys are sorted as a C array; text is copied straight into the
  * GString; integers and the common short decimals avoid printf.
+ *
+ * Objects built alike (a list of devices) share a "shape": the same names
+ * met in the same lua_next order. The sorted order and escaped text of a
+ * shape's names are kept per lua_State (see ShapeCache), so such an object
+ * costs one lua_next and one pointer comparison per key, no sorting.
  */
 #include "config.h"
 
@@ -23,6 +28,48 @@
 
 /* Objects up to this size are sorted by insertion, larger ones by qsort. */
 #define INSERTION_SORT_MAX 32
+
+/* Shapes: objects of at most SHAPE_MAX_KEYS names of at most SHAPE_NAME_MAX
+ * bytes (Lua's short strings: interned, so one object per name and the
+ * pointer identifies it). SHAPE_MAX shapes in SHAPE_SLOTS (a power of two,
+ * at most half full), then a new cache starts. */
+#define SHAPE_MAX_KEYS 64
+#define SHAPE_NAME_MAX 40
+#define SHAPE_MAX      256
+#define SHAPE_BITS     9
+#define SHAPE_SLOTS    (1 << SHAPE_BITS)
+#define NAME_COPY      32
+#define SEEN_SLOTS     1024
+
+/* The sorted order of an object's names, found from their identities (the
+ * lua_topointer of each key, in lua_next order). */
+typedef struct
+{
+  guint64      hash;
+  guint        n;
+  const void **keys;       /* n identities, in lua_next order */
+  guint8      *order;      /* sorted position -> lua_next position */
+  guint16     *text_at;    /* n + 1 offsets in text: the names in sorted order */
+  char        *text;       /* each name quoted and escaped, as in the output */
+} Shape;
+
+/* One per lua_State, in a userdata in the registry. Its user value, a set,
+ * holds what the shapes point to: the key strings, so that a pointer seen
+ * again is the same string, never a new one at a freed address, and the
+ * shapes themselves (userdata too: Lua frees it all, even a cache made by a
+ * finalizer while the state closes). A full cache is not emptied but
+ * replaced: an encode still walking with the old one (a __gc that encodes,
+ * run by the GC in the middle of another encode) keeps it alive on its
+ * stack. */
+typedef struct
+{
+  Shape   *slots[SHAPE_SLOTS];
+  guint    n_shapes;
+  gsize    size_hint;      /* the last text's length: where the next one starts */
+  guint64  seen[SEEN_SLOTS];   /* hashes of shapes met once (learnt when met again) */
+} ShapeCache;
+
+static const char shapes_key = 's';
 
 typedef struct
 {
@@ -43,18 +90,26 @@ typedef struct
   Member    **members;     /* boxed array shared by the open objects, as a stack */
   gsize       n_members;   /* in use */
   gsize       members_size;
+  ShapeCache *shapes;
+  int         shapes_idx;
+  int         room_top;    /* the stack has room up to this index (lua_checkstack) */
+  const void *keys[SHAPE_MAX_KEYS];        /* identities of the table just collected */
   const void *path[PLUA_JSON_MAX_DEPTH];   /* open tables: meeting one again is a cycle */
 } Encoder;
 
 /* A table's entries as collected by collect_entries(): entry i (from 0) has
  * its key at slot 2i+1 and its value at slot 2i+2, the slots being stack
  * index base + slot, or, for a table too big for the Lua stack, index slot
- * in the scratch table at stack index scratch. */
+ * in the scratch table at stack index scratch. The fields from max on are
+ * set by classify_entries(). */
 typedef struct
 {
   int          base;
   int          scratch;    /* 0: entries on the stack */
   lua_Integer  count;
+  gboolean     shaped;     /* on the stack, at most SHAPE_MAX_KEYS keys, each with an identity
+                            * (Encoder.keys) */
+  guint64      hash;       /* of those identities */
   lua_Integer  max;        /* largest positive integer key */
   gboolean     sequence;   /* all keys positive integers */
   gboolean     in_order;   /* ... met as 1, 2, 3...: values are in slot order */
@@ -127,24 +182,46 @@ static const guint8 byte_class[256] = {
   [0x80 ... 0xff] = MULTIBYTE,
 };
 
+/* The escape of c, a byte that needs one, into e; its length. */
+static inline gsize
+escape_byte (guchar c,
+             char   e[6])
+{
+  static const char hex[] = "0123456789abcdef";
+  char letter = 0;
+
+  switch (c)
+    {
+    case '"':  letter = '"'; break;
+    case '\\': letter = '\\'; break;
+    case '\b': letter = 'b'; break;
+    case '\f': letter = 'f'; break;
+    case '\n': letter = 'n'; break;
+    case '\r': letter = 'r'; break;
+    case '\t': letter = 't'; break;
+    default:   break;
+    }
+  e[0] = '\\';
+  if (letter != 0)
+    {
+      e[1] = letter;
+      return 2;
+    }
+  e[1] = 'u';
+  e[2] = '0';
+  e[3] = '0';
+  e[4] = hex[c >> 4];
+  e[5] = hex[c & 0xf];
+  return 6;
+}
+
 static void
 append_escape (GString *out,
                guchar   c)
 {
-  static const char hex[] = "0123456789abcdef";
-  char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf] };
+  char e[6];
 
-  switch (c)
-    {
-    case '"':  out_literal (out, "\\\""); break;
-    case '\\': out_literal (out, "\\\\"); break;
-    case '\b': out_literal (out, "\\b"); break;
-    case '\f': out_literal (out, "\\f"); break;
-    case '\n': out_literal (out, "\\n"); break;
-    case '\r': out_literal (out, "\\r"); break;
-    case '\t': out_literal (out, "\\t"); break;
-    default:   out_bytes (out, u, sizeof u); break;
-    }
+  out_bytes (out, e, escape_byte (c, e));
 }
 
 /* Whether any of the 8 bytes in w may need escaping or UTF-8 checking:
@@ -223,14 +300,33 @@ static void
 append_integer (GString     *out,
                 lua_Integer  i)
 {
+  static const char pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
   char buf[24];
   char *p = buf + sizeof buf;
   /* Unsigned, so that the most negative integer negates too. */
   lua_Unsigned u = i < 0 ? 0 - (lua_Unsigned) i : (lua_Unsigned) i;
 
-  do
-    *--p = (char) ('0' + u % 10);
-  while ((u /= 10) != 0);
+  /* Two digits per division: half the chain of dependent multiplies. */
+  while (u >= 100)
+    {
+      guint d = (guint) (u % 100) * 2;
+
+      u /= 100;
+      p -= 2;
+      p[0] = pairs[d];
+      p[1] = pairs[d + 1];
+    }
+  if (u >= 10)
+    {
+      p -= 2;
+      p[0] = pairs[u * 2];
+      p[1] = pairs[u * 2 + 1];
+    }
+  else
+    *--p = (char) ('0' + u);
   if (i < 0)
     *--p = '-';
   out_bytes (out, p, buf + sizeof buf - p);
@@ -345,54 +441,106 @@ drop_slot (lua_State     *L,
 }
 
 static void
-note_key (lua_State *L,
-          Entries   *e)
+classify_init (Entries *e)
 {
-  int type = lua_type (L, -2);
-  lua_Integer key = 0;
-
-  /* Exact: a float key is never integral (Lua stores those as integers). */
-  if (type == LUA_TNUMBER)
-    key = lua_tointegerx (L, -2, NULL);
-  else if (type != LUA_TSTRING && e->bad_key == LUA_TNONE)
-    e->bad_key = type;
-
-  e->count++;
-  if (key >= 1)
-    e->max = MAX (e->max, key);
-  else
-    e->sequence = FALSE;
-  if (key != e->count)
-    e->in_order = FALSE;
-}
-
-/* One lua_next pass: classifies the keys and keeps every key and value
- * (see Entries). On the stack, the key copy lua_next continues from is
- * what stays on top. FALSE if the stack cannot hold them all. */
-static gboolean
-collect_entries (lua_State *L,
-                 int        idx,
-                 Entries   *e)
-{
-  e->count = 0;
   e->max = 0;
   e->sequence = TRUE;
   e->in_order = TRUE;
   e->bad_key = LUA_TNONE;
+}
+
+/* The key at stack index key is the position-th met (from 1). */
+static void
+note_key (lua_State   *L,
+          int          key,
+          lua_Integer  position,
+          Entries     *e)
+{
+  int type = lua_type (L, key);
+  lua_Integer i = 0;
+
+  /* Exact: a float key is never integral (Lua stores those as integers). */
+  if (type == LUA_TNUMBER)
+    i = lua_tointegerx (L, key, NULL);
+  else if (type != LUA_TSTRING && e->bad_key == LUA_TNONE)
+    e->bad_key = type;
+
+  if (i >= 1)
+    e->max = MAX (e->max, i);
+  else
+    e->sequence = FALSE;
+  if (i != position)
+    e->in_order = FALSE;
+}
+
+/* Classifies collected keys on the stack (the scratch table's are as they
+ * come): not needed for an object whose shape is known. */
+static void
+classify_entries (lua_State *L,
+                  Entries   *e)
+{
+  if (e->scratch != 0)
+    return;
+  classify_init (e);
+  for (lua_Integer i = 0; i < e->count; i++)
+    note_key (L, e->base + 2 * (int) i + 1, i + 1, e);
+}
+
+static inline guint64
+shape_mix (guint64     hash,
+           const void *key)
+{
+  return (hash ^ (guint64) (guintptr) key) * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+}
+
+/* Notes the identity of the key at the top but one, while it may still be
+ * a shape. A number key has none (NULL): its string form is made later. */
+static inline void
+note_identity (Encoder     *enc,
+               Entries     *e,
+               lua_Integer  i)
+{
+  const void *key;
+
+  if (i >= SHAPE_MAX_KEYS || (key = lua_topointer (enc->L, -2)) == NULL)
+    {
+      e->shaped = FALSE;
+      return;
+    }
+  enc->keys[i] = key;
+  e->hash = shape_mix (e->hash, key);
+}
+
+/* One lua_next pass keeping every key and value (see Entries). On the
+ * stack, the key copy lua_next continues from is what stays on top. FALSE
+ * if the stack cannot hold them all. */
+static gboolean
+collect_entries (Encoder *enc,
+                 int      idx,
+                 Entries *e)
+{
+  lua_State *L = enc->L;
+
+  e->count = 0;
+  e->shaped = e->scratch == 0;
+  e->hash = 0;
+  classify_init (e);
 
   lua_pushnil (L);
   while (lua_next (L, idx))
     {
-      lua_Integer i = e->count;
+      lua_Integer i = e->count++;
 
-      note_key (L, e);
       if (e->scratch != 0)
         {
+          note_key (L, -2, i + 1, e);
           lua_rawseti (L, e->scratch, 2 * i + 2);
           lua_pushvalue (L, -1);
           lua_rawseti (L, e->scratch, 2 * i + 1);
           continue;
         }
+      if (e->shaped)
+        note_identity (enc, e, i);
       if (i > 0 && i % STACK_BATCH == 0 && !lua_checkstack (L, STACK_ROOM))
         {
           lua_settop (L, e->base);
@@ -406,20 +554,75 @@ collect_entries (lua_State *L,
 /* Entries on the stack where it has room, else in a scratch table (a table
  * with hundreds of thousands of keys). */
 static void
-collect (lua_State *L,
-         int        idx,
-         int        top,
-         Entries   *e)
+collect (Encoder *enc,
+         int      idx,
+         int      top,
+         Entries *e)
 {
+  lua_State *L = enc->L;
+
   e->base = top;
   e->scratch = 0;
-  if (collect_entries (L, idx, e))
+  if (collect_entries (enc, idx, e))
     return;
 
   lua_newtable (L);
   e->base = lua_gettop (L);
   e->scratch = e->base;
-  collect_entries (L, idx, e);
+  collect_entries (enc, idx, e);
+}
+
+/* Shapes */
+
+/* Pushes the lua_State's cache, a new one if there is none or it is full. */
+static ShapeCache *
+push_shape_cache (lua_State *L)
+{
+  ShapeCache *cache;
+  gsize size_hint = 0;
+
+  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &shapes_key) == LUA_TUSERDATA)
+    {
+      cache = lua_touserdata (L, -1);
+      if (cache->n_shapes < SHAPE_MAX)
+        return cache;
+      size_hint = cache->size_hint;
+    }
+  lua_pop (L, 1);
+
+  cache = lua_newuserdatauv (L, sizeof *cache, 1);
+  memset (cache, 0, sizeof *cache);
+  cache->size_hint = size_hint;
+  lua_newtable (L);
+  lua_setiuservalue (L, -2, 1);
+  lua_pushvalue (L, -1);
+  lua_rawsetp (L, LUA_REGISTRYINDEX, &shapes_key);
+  return cache;
+}
+
+static inline guint
+shape_slot (guint64 hash)
+{
+  return (guint) (hash >> (64 - SHAPE_BITS));
+}
+
+/* The shape of the entries just collected, or NULL. */
+static const Shape *
+shape_find (const Encoder *enc,
+            const Entries *e)
+{
+  const ShapeCache *cache = enc->shapes;
+  guint n = (guint) e->count;
+
+  for (guint i = shape_slot (e->hash); cache->slots[i] != NULL; i = (i + 1) % SHAPE_SLOTS)
+    {
+      const Shape *shape = cache->slots[i];
+
+      if (shape->hash == e->hash && shape->n == n &&
+          memcmp (shape->keys, enc->keys, n * sizeof enc->keys[0]) == 0)
+        return shape;
+    }
+  return NULL;
 }
 
 /* Objects */
@@ -491,15 +694,22 @@ reserve_members (Encoder *enc,
 }
 
 /* Zero-padding sorts "ab" before "ab\0" and "abc" as memcmp does; equal
- * prefixes are left to memcmp. */
+ * prefixes are left to memcmp. Byte by byte below 8: a short memcpy into
+ * the word would stall the load that follows it. */
 static inline guint64
 name_prefix (const char *name,
              size_t      len)
 {
   guint64 prefix = 0;
 
-  memcpy (&prefix, name, MIN (len, sizeof prefix));
-  return GUINT64_FROM_BE (prefix);
+  if (len >= sizeof prefix)
+    {
+      memcpy (&prefix, name, sizeof prefix);
+      return GUINT64_FROM_BE (prefix);
+    }
+  for (size_t i = 0; i < len; i++)
+    prefix |= (guint64) (guchar) name[i] << (56 - 8 * i);
+  return prefix;
 }
 
 /* Fills members with the names, turning number keys into their string form
@@ -526,6 +736,155 @@ name_members (Encoder *enc,
     }
 }
 
+/* Writes name quoted and escaped as append_string() does, at p unless
+ * NULL; returns its length. The name is valid UTF-8: only ESCAPE bytes
+ * change. */
+static gsize
+write_name (char       *p,
+            const char *name,
+            gsize       len)
+{
+  gsize n = 0;
+  char e[6];
+
+  if (p != NULL)
+    p[n] = '"';
+  n++;
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = (guchar) name[i];
+      gsize k = 1;
+
+      if (byte_class[c] == ESCAPE)
+        k = escape_byte (c, e);
+      if (p != NULL)
+        memcpy (p + n, k == 1 ? (const char *) &c : e, k);
+      n += k;
+    }
+  if (p != NULL)
+    p[n] = '"';
+  return n + 1;
+}
+
+/* Remembers the shape of an object (all keys strings) from its members,
+ * sorted. Everything is Lua memory, anchored in the cache's set; nothing
+ * is left to free if an allocation raises (out of memory). */
+static void
+shape_remember (Encoder       *enc,
+                const Entries *e,
+                const Member  *members)
+{
+  lua_State *L = enc->L;
+  ShapeCache *cache = enc->shapes;
+  guint n = (guint) e->count;
+  gsize keys_size = n * sizeof (const void *);
+  gsize at_size = (n + 1) * sizeof (guint16);
+  gsize text_len = 0;
+  Shape *shape;
+  guint64 *seen;
+  char *text;
+  guint slot;
+
+  if (e->bad_key != LUA_TNONE || cache->n_shapes >= SHAPE_MAX)
+    return;
+  /* Learnt the second time only: objects of names met once (a map keyed by
+   * ids) would pay for learning and never gain. */
+  seen = &cache->seen[(e->hash >> 32) % SEEN_SLOTS];
+  if (*seen != e->hash)
+    {
+      *seen = e->hash;
+      return;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      /* Invalid UTF-8 is the encode's error to raise, not a shape. */
+      if (members[i].len > SHAPE_NAME_MAX || !g_utf8_validate_len (members[i].name, members[i].len, NULL))
+        return;
+      text_len += write_name (NULL, members[i].name, members[i].len);
+    }
+
+  lua_getiuservalue (L, enc->shapes_idx, 1);
+  for (guint i = 0; i < n; i++)
+    {
+      lua_pushvalue (L, e->base + members[i].slot - 1);
+      lua_pushboolean (L, TRUE);
+      lua_rawset (L, -3);
+    }
+  shape = lua_newuserdatauv (L, sizeof *shape + keys_size + at_size + n + text_len + NAME_COPY, 0);
+  lua_pushboolean (L, TRUE);
+  lua_rawset (L, -3);
+  lua_pop (L, 1);
+
+  shape->hash = e->hash;
+  shape->n = n;
+  shape->keys = (const void **) (shape + 1);
+  shape->text_at = (guint16 *) ((char *) shape->keys + keys_size);
+  shape->order = (guint8 *) ((char *) shape->text_at + at_size);
+  shape->text = text = (char *) shape->order + n;
+  memcpy (shape->keys, enc->keys, keys_size);
+  for (guint i = 0; i < n; i++)
+    {
+      shape->order[i] = (guint8) ((members[i].slot - 2) / 2);
+      shape->text_at[i] = (guint16) (text - shape->text);
+      text += write_name (text, members[i].name, members[i].len);
+    }
+  shape->text_at[n] = (guint16) text_len;
+  memset (text, 0, NAME_COPY);   /* what out_name() reads past the end */
+
+  /* A finalizer run by the GC meanwhile may have encoded (and filled it). */
+  if (cache->n_shapes >= SHAPE_MAX)
+    return;
+  for (slot = shape_slot (shape->hash); cache->slots[slot] != NULL; slot = (slot + 1) % SHAPE_SLOTS)
+    ;
+  cache->slots[slot] = shape;
+  cache->n_shapes++;
+}
+
+/* A shape's name: most are copied as one fixed-size block (inlined, no
+ * call), the shape's text having NAME_COPY bytes of room after its end. */
+static inline void
+out_name (GString    *out,
+          const char *name,
+          gsize       n)
+{
+  if (n > NAME_COPY)
+    {
+      out_bytes (out, name, n);
+      return;
+    }
+  memcpy (out_reserve (out, NAME_COPY), name, NAME_COPY);
+  out->len += n;
+}
+
+/* An object of a known shape: its names are strings, distinct, valid
+ * UTF-8, and their text and order are the shape's. */
+static gboolean
+encode_shaped_object (Encoder      *enc,
+                      Entries      *e,
+                      const Shape  *shape,
+                      GError      **error)
+{
+  out_char (enc->out, '{');
+  for (guint i = 0; i < shape->n; i++)
+    {
+      guint at = shape->text_at[i];
+
+      if (i > 0)
+        out_char (enc->out, ',');
+      append_newline (enc, enc->depth);
+      out_name (enc->out, shape->text + at, shape->text_at[i + 1] - at);
+      if (enc->indent > 0)
+        out_literal (enc->out, ": ");
+      else
+        out_char (enc->out, ':');
+      if (!encode_value (enc, e->base + 2 * shape->order[i] + 2, error))
+        return FALSE;
+    }
+  append_newline (enc, enc->depth - 1);
+  out_char (enc->out, '}');
+  return TRUE;
+}
+
 static gboolean
 encode_object (Encoder   *enc,
                Entries   *e,
@@ -547,6 +906,8 @@ encode_object (Encoder   *enc,
   name_members (enc, e, reserve_members (enc, n));
   sort_members (*enc->members + first, n);
   enc->n_members += n;
+  if (e->shaped)
+    shape_remember (enc, e, *enc->members + first);
 
   out_char (enc->out, '{');
   for (gsize i = 0; i < n && ok; i++)
@@ -635,6 +996,7 @@ encode_array (Encoder     *enc,
 static gboolean
 check_table (Encoder     *enc,
              const void  *table,
+             int          top,
              GError     **error)
 {
   if (enc->depth >= PLUA_JSON_MAX_DEPTH)
@@ -653,12 +1015,17 @@ check_table (Encoder     *enc,
           return FALSE;
         }
     }
-  /* Room for the first STACK_BATCH entries too. */
-  if (!lua_checkstack (enc->L, STACK_ROOM))
+  /* Room for the first STACK_BATCH entries too. Asked for only when what
+   * was granted before (and stays: the frame's top is raised) runs out. */
+  if (top + STACK_ROOM > enc->room_top)
     {
-      g_set_error_literal (error, PLUA_JSON_ERROR, PLUA_JSON_ERROR_DEPTH,
-                           "json.encode: out of Lua stack space");
-      return FALSE;
+      if (!lua_checkstack (enc->L, STACK_ROOM))
+        {
+          g_set_error_literal (error, PLUA_JSON_ERROR, PLUA_JSON_ERROR_DEPTH,
+                               "json.encode: out of Lua stack space");
+          return FALSE;
+        }
+      enc->room_top = top + STACK_ROOM;
     }
   return TRUE;
 }
@@ -673,19 +1040,29 @@ encode_table (Encoder  *enc,
   const void *table = lua_topointer (L, idx);
   int top = lua_gettop (L);
   Entries e;
+  const Shape *shape;
   gboolean marked;
   gboolean ok;
 
-  if (!check_table (enc, table, error))
+  if (!check_table (enc, table, top, error))
     return FALSE;
 
   /* The answer stays on the stack: lua_settop() below drops it. */
   lua_pushvalue (L, idx);
   marked = lua_rawget (L, enc->marks_idx) != LUA_TNIL;
 
-  collect (L, idx, top + 1, &e);
+  collect (enc, idx, top + 1, &e);
 
   enc->path[enc->depth++] = table;
+  if (!marked && e.shaped && e.count > 0 && (shape = shape_find (enc, &e)) != NULL)
+    {
+      ok = encode_shaped_object (enc, &e, shape, error);
+      enc->depth--;
+      lua_settop (L, top);
+      return ok;
+    }
+  e.shaped = e.shaped && !marked && e.count > 0;
+  classify_entries (L, &e);
   if (marked && !e.sequence)
     {
       g_set_error_literal (error, PLUA_JSON_ERROR, PLUA_JSON_ERROR_KEY,
@@ -792,24 +1169,35 @@ plua_json_encode_gstring (lua_State  *L,
   gboolean ok;
 
   idx = lua_absindex (L, idx);
-  luaL_checkstack (L, 4, "json.encode");
+  luaL_checkstack (L, 5, "json.encode");
 
   enc.L = L;
   enc.indent = indent;
   enc.depth = 0;
+  enc.room_top = 0;
   plua_json_push_null (L);
   enc.null_idx = lua_gettop (L);
   plua_json_push_marks (L);
   enc.marks_idx = lua_gettop (L);
+  enc.shapes = push_shape_cache (L);
+  enc.shapes_idx = lua_gettop (L);
   enc.members = (Member **) plua_json_push_box (L, MEMBERS_METATABLE, members_box_gc);
   enc.n_members = 0;
   enc.members_size = 0;
   box = (GString **) plua_json_push_box (L, STRING_METATABLE, plua_json_string_box_gc);
-  enc.out = *box = g_string_sized_new (1024);
+  /* Sized as the last text was: a list encoded again and again grows no
+   * more (at most 1 MiB ahead; trimmed below when far too big). */
+  enc.out = *box = g_string_sized_new (CLAMP (enc.shapes->size_hint + 64, 1024, 1024 * 1024));
 
   ok = encode_value (&enc, idx, error);
   out = g_steal_pointer (box);
   out->str[out->len] = '\0';
+  enc.shapes->size_hint = out->len;
+  if (out->allocated_len > 4096 && out->allocated_len / 4 > out->len)
+    {
+      out->str = g_realloc (out->str, out->len + 1);
+      out->allocated_len = out->len + 1;
+    }
   g_clear_pointer (enc.members, g_free);
   lua_settop (L, top);
   if (!ok)

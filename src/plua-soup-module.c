@@ -93,12 +93,14 @@ plua_soup_module_get (GError **error)
 static const PluaSoupModule *
 check_module (lua_State *L)
 {
-  g_autoptr(GError) error = NULL;
+  GError *error = NULL;
   const PluaSoupModule *table = plua_soup_module_get (&error);
 
   if (table == NULL)
     {
-      lua_pushfstring (L, "%s", error->message);
+      /* Freed before lua_error, which does not return. */
+      lua_pushstring (L, error->message);
+      g_error_free (error);
       lua_error (L);
     }
   return table;

@@ -426,6 +426,22 @@ def test_fqa(tmp):
         status, body = p.request("POST", "/api/quickApp/import", {"name": "x", "type": "no.such.type",
                                                                  "files": []})
         check("import of a bad .fqa: 400", status == 400, f"{status} {body}")
+        # The HC3's own upload form: multipart/form-data with the .fqa as a file part (curl -F).
+        fqa["name"] = "Uploaded"
+        fqa_path = os.path.join(tmp, "uploaded.fqa")
+        with open(fqa_path, "w") as f:
+            json.dump(fqa, f)
+        out = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", "-F", f"file=@{fqa_path}",
+                              p.url("/api/quickApp/import")], capture_output=True, text=True, timeout=20)
+        text, _, code = out.stdout.rpartition("\n")
+        uploaded = json.loads(text) if code == "201" else {}
+        check("import as multipart/form-data (curl -F file=@qa.fqa): 201",
+              code == "201" and uploaded.get("name") == "Uploaded", out.stdout + out.stderr)
+        check("the uploaded QuickApp runs onInit",
+              uploaded and p.wait_line(f"[DEBUG] [QUICKAPP{uploaded['id']}]: onInit"), p.lines)
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-F", "file=@/dev/null;filename=x.fqa",
+                              p.url("/api/quickApp/import")], capture_output=True, text=True, timeout=20)
+        check("an empty upload: 400", out.stdout == "400", out.stdout + out.stderr)
         # the files of a running QuickApp
         status, files = p.request("GET", f"/api/quickApp/{new}/files")
         check("files: list without content", status == 200 and files == [

@@ -247,6 +247,171 @@ test_encode_pretty (void)
   check_lua (L, "return json.encodePretty {a = 1}", "{\n  \"a\": 1\n}");
 }
 
+/* A reference encoder in Lua for flat objects of integers: the text every
+ * object must give, whatever the encoder remembered of tables before
+ * (check() encodes three times: a shape is learnt when met the second). */
+static const char reference_encoder[] =
+  "function ref (t)\n"
+  "  local keys = {}\n"
+  "  for k in pairs (t) do keys[#keys + 1] = k end\n"
+  "  table.sort (keys)\n"
+  "  local parts = {}\n"
+  "  for i, k in ipairs (keys) do parts[i] = string.format ('\"%s\":%d', k, t[k]) end\n"
+  "  return '{' .. table.concat (parts, ',') .. '}'\n"
+  "end\n"
+  "function check (t)\n"
+  "  local want = ref (t)\n"
+  "  for round = 1, 3 do\n"
+  "    local got = json.encode (t)\n"
+  "    if got ~= want then error (('round %d: %s ~= %s'):format (round, got, want)) end\n"
+  "  end\n"
+  "end\n";
+
+/* Objects met again are encoded from what was learnt of their keys (their
+ * "shape"): random key sets, insertion orders and deletions must all give
+ * the sorted text, the first time and every time after. */
+static void
+test_encode_shapes_random (void)
+{
+  g_autoptr (lua_State) L = new_state ();
+
+  push_lua (L, reference_encoder);
+  check_lua (L, "math.randomseed (42)\n"
+                "local pool = {'id', 'name', 'a', 'b', 'ab', 'abc', 'abcdefgh', 'abcdefghi', 'Z', '_',\n"
+                "              'roomID', 'type', 'k1', 'k10', 'k2', 'zz'}\n"
+                "for _ = 1, 3000 do\n"
+                "  local t = {}\n"
+                "  for _ = 1, math.random (#pool) do t[pool[math.random (#pool)]] = math.random (1000) end\n"
+                "  check (t)\n"
+                "  -- The same table changed: a key gone, another added, a value changed.\n"
+                "  local k = next (t)\n"
+                "  t[k] = nil\n"
+                "  t[pool[math.random (#pool)]] = -1\n"
+                "  if next (t) then check (t) end\n"
+                "end\n"
+                "return 'ok'", "ok");
+}
+
+static void
+test_encode_shapes_same_keys (void)
+{
+  g_autoptr (lua_State) L = new_state ();
+
+  push_lua (L, reference_encoder);
+  /* The same names inserted in other orders (other lua_next orders), and
+   * tables grown or shrunk past the size they were built with. */
+  check_lua (L, "local names = {}\n"
+                "for i = 1, 40 do names[i] = 'key' .. i end\n"
+                "local up, down, mixed = {}, {}, {}\n"
+                "for i = 1, 40 do up[names[i]] = i; down[names[41 - i]] = 41 - i end\n"
+                "for i = 1, 40, 2 do mixed[names[i]] = i end\n"
+                "for i = 2, 40, 2 do mixed[names[i]] = i end\n"
+                "check (up) check (down) check (mixed)\n"
+                "for i = 41, 100 do up['key' .. i] = i end\n"
+                "check (up)\n"
+                "for i = 1, 99 do up['key' .. i] = nil end\n"
+                "check (up)\n"
+                "return json.encode (up)", "{\"key100\":100}");
+  /* Same count, same places, one name different. */
+  check_lua (L, "check {a = 1, b = 2} check {a = 1, c = 2} check {c = 1, b = 2}\n"
+                "return json.encode {a = 1, c = 2}", "{\"a\":1,\"c\":2}");
+  /* Objects of one shape in a list, each with its own values. */
+  check_lua (L, "local list = {}\n"
+                "for i = 1, 3 do list[i] = {id = i, name = 'n' .. i, on = i % 2 == 0} end\n"
+                "json.encode (list)\n"
+                "list[2].name = nil\n"
+                "list[3].on = 'yes'\n"
+                "return json.encode (list)",
+             "[{\"id\":1,\"name\":\"n1\",\"on\":false},{\"id\":2,\"on\":true},"
+             "{\"id\":3,\"name\":\"n3\",\"on\":\"yes\"}]");
+}
+
+/* More shapes than are kept: the older ones are learnt again. */
+static void
+test_encode_shapes_many (void)
+{
+  g_autoptr (lua_State) L = new_state ();
+
+  push_lua (L, reference_encoder);
+  check_lua (L, "local all = {}\n"
+                "for i = 1, 1500 do\n"
+                "  all[i] = {['a' .. i] = i, ['b' .. (i % 7)] = 7, x = i}\n"
+                "  check (all[i])\n"
+                "end\n"
+                "for i = 1, 1500 do check (all[i]) end\n"
+                "return 'ok'", "ok");
+}
+
+/* Whatever was learnt of a table's names, the rules stay: escapes, UTF-8
+ * checks, long names, json.array marks, pretty printing. */
+static void
+test_encode_shapes_rules (void)
+{
+  g_autoptr (lua_State) L = new_state ();
+
+  check_lua (L, "local t = {['a\"b'] = 1, ['\\n'] = 2, ['é'] = 3, ['\\0'] = 4}\n"
+                "json.encode (t) json.encode (t) return json.encode (t)",
+             "{\"\\u0000\":4,\"\\n\":2,\"a\\\"b\":1,\"é\":3}");
+  check_lua (L, "local t = {[string.rep ('x', 40)] = 1, [string.rep ('x', 41)] = 2,\n"
+                "           [string.rep ('y', 100)] = 3}\n"
+                "json.encode (t) json.encode (t) return json.encode (t)",
+             "{\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\":1,"
+             "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\":2,"
+             "\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\":3}");
+  check_error (L, "json.encode, {a = 1, ['\\xff'] = 2}",
+               "json.encode: string is not valid UTF-8 (byte 1)");
+  check_error (L, "json.encode, {a = 1, ['\\xff'] = 2}",
+               "json.encode: string is not valid UTF-8 (byte 1)");
+  /* Learnt as an object, then marked as an array. */
+  check_lua (L, "shaped = {a = 1} json.encode (shaped) return json.encode (shaped)", "{\"a\":1}");
+  check_error (L, "json.encode, json.array (shaped)",
+               "json.encode: a table marked by json.array has a key that is not a positive integer");
+  /* A name that is also a number key's string form. */
+  check_lua (L, "for _ = 1, 2 do json.encode {['1'] = 'a', b = 2} end return json.encode {['1'] = 'a', b = 2}",
+             "{\"1\":\"a\",\"b\":2}");
+  check_error (L, "json.encode, {[1] = 'a', ['1'] = 'b'}", "json.encode: duplicate object key \"1\"");
+  check_lua (L, "local t = {b = {c = 1}, a = 2}\n"
+                "json.encode (t) json.encode (t) return json.encode (t, {indent = true})",
+             "{\n  \"a\": 2,\n  \"b\": {\n    \"c\": 1\n  }\n}");
+  check_lua (L, "local t = {b = 1, a = 2} json.encode (t, {indent = 3}) json.encode (t, {indent = 3})\n"
+                "return json.encode (t)",
+             "{\"a\":2,\"b\":1}");
+}
+
+/* A finalizer that encodes runs while another encode learns shapes (the GC
+ * runs from the allocations): neither text suffers. */
+static void
+test_encode_shapes_finalizer (void)
+{
+  g_autoptr (lua_State) L = new_state ();
+
+  push_lua (L, reference_encoder);
+  check_lua (L, "local inner = {}\n"
+                "for i = 1, 400 do inner[i] = {['in' .. i] = i} end\n"
+                "local inner_text = json.encode (inner)\n"
+                "local runs, bad = 0, 0\n"
+                "local function arm ()\n"
+                "  setmetatable ({}, {__gc = function ()\n"
+                "    runs = runs + 1\n"
+                "    if json.encode (inner) ~= inner_text then bad = bad + 1 end\n"
+                "    arm ()\n"
+                "  end})\n"
+                "end\n"
+                "arm ()\n"
+                "collectgarbage ('incremental', 0, 100)\n"
+                "for round = 1, 20 do\n"
+                "  local outer = {}\n"
+                "  -- Pairs of one shape: the second of each is learnt.\n"
+                "  for i = 1, 300 do outer[i] = {['out' .. round .. '_' .. i // 2] = i, z = round} end\n"
+                "  local got = json.encode (outer)\n"
+                "  local parts = {}\n"
+                "  for i = 1, 300 do parts[i] = ref (outer[i]) end\n"
+                "  if got ~= '[' .. table.concat (parts, ',') .. ']' then return 'outer text differs' end\n"
+                "end\n"
+                "collectgarbage ('incremental', 200, 100)\n"
+                "return runs > 0 and bad == 0", "true");
+}
+
 static void
 test_encode_depth_limit (void)
 {
@@ -686,6 +851,11 @@ main (int   argc,
   g_test_add_func ("/json/encode/strings-escaped-utf8-checked", test_encode_strings);
   g_test_add_func ("/json/encode/unencodable-values-raise", test_encode_errors);
   g_test_add_func ("/json/encode/pretty-exact-text", test_encode_pretty);
+  g_test_add_func ("/json/encode/shapes/random-key-sets-give-sorted-text", test_encode_shapes_random);
+  g_test_add_func ("/json/encode/shapes/same-names-other-orders", test_encode_shapes_same_keys);
+  g_test_add_func ("/json/encode/shapes/more-than-kept", test_encode_shapes_many);
+  g_test_add_func ("/json/encode/shapes/rules-still-apply", test_encode_shapes_rules);
+  g_test_add_func ("/json/encode/shapes/finalizer-encoding-meanwhile", test_encode_shapes_finalizer);
   g_test_add_func ("/json/encode/depth-limit", test_encode_depth_limit);
   g_test_add_func ("/json/encode/top-level-scalars", test_encode_top_level);
   g_test_add_func ("/json/null/sentinel", test_null_sentinel);
