@@ -284,7 +284,7 @@ function M.newEnv(qa)
   end
   fibaro.callhc3 = fibaro.call
   -- As the box: a POST to /devices/groupAction (whose filters live in
-  -- rest.lua), the ids of the devices it reached; nil when the request
+  -- fibaro/rest/devices.lua), the ids of the devices it reached; nil when the request
   -- fails (here with a note on stderr saying why).
   function fibaro.callGroupAction(action, data)
     assertType(action, "string")

@@ -1,0 +1,18 @@
+-- fibaro/rest/util.lua: what the handlers of the emulated HC3 REST API
+-- (fibaro/rest.lua, fibaro/rest/*.lua) share: error answers and number
+-- parsing.
+
+local U = {}
+
+local function err(status, message)
+  local reasons = { [400] = "Bad request", [404] = "Not found", [409] = "Conflict",
+    [501] = "Not implemented" }
+  return { type = "ERROR", reason = reasons[status] or "Error", message = message }, status
+end
+
+local function num(s) return tonumber(s) and math.tointeger(tonumber(s)) end
+
+U.err, U.num = err, num
+U.array = json.array
+
+return U
