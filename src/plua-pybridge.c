@@ -240,8 +240,15 @@ push_config (lua_State        *L,
              const PluaConfig *config)
 {
   g_autofree char *cwd = g_get_current_dir ();
-  const char *user = g_get_user_name ();
   struct utsname un;
+  /* The login variables first, as Python's getpass.getuser() reads them: the
+   * password database lookup behind g_get_user_name() costs every start. */
+  const char *user = g_getenv ("LOGNAME");
+
+  if (user == NULL || user[0] == '\0')
+    user = g_getenv ("USER");
+  if (user == NULL || user[0] == '\0')
+    user = g_get_user_name ();
 
   lua_createtable (L, 0, 20);
   set_string (L, "homedir", g_get_home_dir ());

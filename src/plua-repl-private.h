@@ -15,6 +15,8 @@ G_BEGIN_DECLS
 #define LINE_EDITING HAVE_LINE_EDITING
 #define LIBEDIT      (HAVE_LINE_EDITING && HAVE_LIBEDIT)
 
+typedef struct _PluaLineEditing PluaLineEditing;
+
 #define PROMPT            "plua> "
 #define PROMPT_CONTINUE   ">> "
 
@@ -51,6 +53,9 @@ struct _PluaRepl
   int          saved_point;
   guint        hide_depth;
 
+  /* The line editing module, when the REPL reads a terminal through it. */
+  const PluaLineEditing *editing;
+
   guint        is_tty : 1;
   guint        use_readline : 1;
   guint        readline_installed : 1;
@@ -63,42 +68,37 @@ struct _PluaRepl
 /* plua-repl.c */
 
 /* The started REPL, for readline's callbacks, which carry no user data. */
-G_GNUC_INTERNAL
 PluaRepl *plua_repl_get_current        (void);
 /* One line typed (or read from the pipe), without its newline. */
-G_GNUC_INTERNAL
 void      plua_repl_handle_line        (PluaRepl   *self,
                                         const char *line);
 /* Splits text into the lines plua_runtime_output() expects. */
-G_GNUC_INTERNAL
 void      plua_repl_output             (PluaRepl   *self,
                                         const char *text,
                                         gsize       len);
-G_GNUC_INTERNAL
 void      plua_repl_close              (PluaRepl   *self,
                                         gboolean    exit_now);
 
-/* plua-repl-readline.c: without line editing, the prompt is never visible and
- * the rest does nothing. */
+/* plua-repl-readline.c, the module plua-readline.so (plua-modules.h): line
+ * editing with readline, loaded when a REPL starts on a terminal. */
+#define PLUA_READLINE_MODULE_ABI 1
 
-G_GNUC_INTERNAL
-gboolean  plua_repl_prompt_visible     (PluaRepl   *self);
-/* Output written while the user types goes between these two. */
-G_GNUC_INTERNAL
-void      plua_repl_hide_prompt        (PluaRepl   *self);
-G_GNUC_INTERNAL
-void      plua_repl_show_prompt        (PluaRepl   *self);
-G_GNUC_INTERNAL
-void      plua_repl_history_add        (PluaRepl   *self,
-                                        const char *entry);
-/* Installs readline on the terminal and reads stdin through it. */
-G_GNUC_INTERNAL
-void      plua_repl_readline_start     (PluaRepl   *self);
-/* Ctrl-C: drops the line being edited and shows a fresh prompt. */
-G_GNUC_INTERNAL
-void      plua_repl_readline_interrupt (PluaRepl   *self);
-G_GNUC_INTERNAL
-void      plua_repl_readline_stop      (PluaRepl   *self);
+struct _PluaLineEditing
+{
+  guint    abi;
+  /* Whether readline's prompt is on the screen now. */
+  gboolean (*prompt_visible) (PluaRepl   *self);
+  /* Output written while the user types goes between these two. */
+  void     (*hide_prompt)    (PluaRepl   *self);
+  void     (*show_prompt)    (PluaRepl   *self);
+  void     (*history_add)    (PluaRepl   *self,
+                              const char *entry);
+  /* Installs readline on the terminal and reads stdin through it. */
+  void     (*start)          (PluaRepl   *self);
+  /* Ctrl-C: drops the line being edited and shows a fresh prompt. */
+  void     (*interrupt)      (PluaRepl   *self);
+  void     (*stop)           (PluaRepl   *self);
+};
 
 /* plua-repl-commands.c */
 

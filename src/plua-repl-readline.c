@@ -1,7 +1,8 @@
 /* plua-repl-readline.c: the terminal REPL's line editing, with GNU readline's
  * callback interface (or libedit's emulation of it): output written above a
  * visible prompt, the history, reading stdin through readline, tab completion
- * and window resizes. Without line editing only no-ops are left here.
+ * and window resizes. Built as the module plua-readline.so (plua-modules.h),
+ * so that runs without a REPL do not load readline; only with line editing.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <gmodule.h>
 
 #include <lua.h>
 
@@ -33,7 +35,7 @@
 
 /* Output around a visible readline prompt ------------------------------------ */
 
-gboolean
+static gboolean
 plua_repl_prompt_visible (PluaRepl *self)
 {
   return self->use_readline && self->readline_installed && !self->in_line_handler;
@@ -41,7 +43,7 @@ plua_repl_prompt_visible (PluaRepl *self)
 
 /* Takes the prompt and the half-typed line off the screen so that output written
  * while the user types does not end up in the middle of the line. */
-void
+static void
 plua_repl_hide_prompt (PluaRepl *self)
 {
 #if LINE_EDITING && !LIBEDIT
@@ -56,7 +58,7 @@ plua_repl_hide_prompt (PluaRepl *self)
 #endif
 }
 
-void
+static void
 plua_repl_show_prompt (PluaRepl *self)
 {
 #if LINE_EDITING && !LIBEDIT
@@ -128,7 +130,7 @@ plua_repl_history_load (PluaRepl *self)
 }
 #endif
 
-void
+static void
 plua_repl_history_add (PluaRepl   *self,
                        const char *entry)
 {
@@ -342,7 +344,7 @@ out:
 }
 #endif
 
-void
+static void
 plua_repl_readline_start (PluaRepl *self)
 {
   rl_readline_name = "plua";
@@ -373,7 +375,7 @@ plua_repl_readline_start (PluaRepl *self)
                                       plua_repl_on_stdin_readline, self);
 }
 
-void
+static void
 plua_repl_readline_interrupt (PluaRepl *self)
 {
   fputs ("^C", rl_outstream);
@@ -388,7 +390,7 @@ plua_repl_readline_interrupt (PluaRepl *self)
   rl_redisplay ();
 }
 
-void
+static void
 plua_repl_readline_stop (PluaRepl *self)
 {
   if (!self->readline_installed)
@@ -411,21 +413,25 @@ plua_repl_readline_stop (PluaRepl *self)
 #endif
 }
 
-#else /* !LINE_EDITING */
-
-void
-plua_repl_readline_start (PluaRepl *self)
-{
-}
-
-void
-plua_repl_readline_interrupt (PluaRepl *self)
-{
-}
-
-void
-plua_repl_readline_stop (PluaRepl *self)
-{
-}
-
 #endif /* LINE_EDITING */
+
+#if LINE_EDITING
+static const PluaLineEditing table = {
+  .abi = PLUA_READLINE_MODULE_ABI,
+  .prompt_visible = plua_repl_prompt_visible,
+  .hide_prompt = plua_repl_hide_prompt,
+  .show_prompt = plua_repl_show_prompt,
+  .history_add = plua_repl_history_add,
+  .start = plua_repl_readline_start,
+  .interrupt = plua_repl_readline_interrupt,
+  .stop = plua_repl_readline_stop,
+};
+
+G_MODULE_EXPORT const PluaLineEditing *plua_readline_module_query (void);
+
+G_MODULE_EXPORT const PluaLineEditing *
+plua_readline_module_query (void)
+{
+  return &table;
+}
+#endif

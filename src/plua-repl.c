@@ -23,6 +23,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "plua-modules.h"
 #include "plua-repl-private.h"
 
 #define CHUNK_NAME        "=stdin"
@@ -62,6 +63,56 @@ PluaRepl *
 plua_repl_get_current (void)
 {
   return the_repl;
+}
+
+/* Line editing, from plua-readline.so ----------------------------------------- */
+
+/* Loads the module for a REPL on a terminal; without it the REPL reads lines
+ * as it does from a pipe, and says why once. */
+static gboolean
+load_line_editing (PluaRepl *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->editing = plua_modules_load ("readline", PLUA_READLINE_MODULE_ABI, &error);
+  if (self->editing == NULL)
+    g_printerr (_("plua: no line editing: %s\n"), error->message);
+  return self->editing != NULL;
+}
+
+static gboolean
+editing_prompt_visible (PluaRepl *self)
+{
+  return self->use_readline && self->editing->prompt_visible (self);
+}
+
+static void
+editing_hide_prompt (PluaRepl *self)
+{
+  if (self->use_readline)
+    self->editing->hide_prompt (self);
+}
+
+static void
+editing_show_prompt (PluaRepl *self)
+{
+  if (self->use_readline)
+    self->editing->show_prompt (self);
+}
+
+static void
+editing_history_add (PluaRepl   *self,
+                     const char *entry)
+{
+  if (self->use_readline)
+    self->editing->history_add (self, entry);
+}
+
+static void
+editing_stop (PluaRepl *self)
+{
+  if (self->use_readline)
+    self->editing->stop (self);
 }
 
 /* Output ---------------------------------------------------------------------- */
@@ -314,13 +365,13 @@ plua_repl_done (PluaRuntime *runtime,
 
   async = !self->in_line_handler;
   if (async)
-    plua_repl_hide_prompt (self);
+    editing_hide_prompt (self);
   if (status == LUA_OK)
     plua_repl_print_results (self, co, nresults);
   else
     plua_repl_print_error (self, co);
   if (async)
-    plua_repl_show_prompt (self);
+    editing_show_prompt (self);
 
   /* Piped input waits for a chunk that slept: go on with the next lines. */
   if (GPOINTER_TO_UINT (user_data) == self->waiting_serial)
@@ -384,7 +435,7 @@ plua_repl_handle_line (PluaRepl   *self,
       /* Bare "exit" and "quit" as in many shells, not only the functions. */
       if (strcmp (trimmed, "exit") == 0 || strcmp (trimmed, "quit") == 0)
         {
-          plua_repl_history_add (self, trimmed);
+          editing_history_add (self, trimmed);
           plua_repl_close (self, TRUE);
           return;
         }
@@ -397,7 +448,7 @@ plua_repl_handle_line (PluaRepl   *self,
   if (status == CHUNK_INCOMPLETE)
     return;
 
-  plua_repl_history_add (self, self->chunk->str);
+  editing_history_add (self, self->chunk->str);
   g_string_truncate (self->chunk, 0);
 
   if (status == CHUNK_ERROR)
@@ -552,7 +603,7 @@ plua_repl_stop_reading (PluaRepl *self)
   g_clear_handle_id (&self->stdin_source, g_source_remove);
   g_clear_handle_id (&self->drain_source, g_source_remove);
   g_clear_signal_handler (&self->dispatched_handler, self->runtime);
-  plua_repl_readline_stop (self);
+  editing_stop (self);
 }
 
 void
@@ -566,7 +617,7 @@ plua_repl_close (PluaRepl *self,
 
   hold = g_object_ref (self);
   self->closed = TRUE;
-  if (plua_repl_prompt_visible (self))
+  if (editing_prompt_visible (self))
     {
       /* exit() from a timer: leave the prompt's line first. */
       fputc ('\n', self->prompt_stream);
@@ -715,7 +766,7 @@ plua_repl_start (PluaRepl *self)
   self->is_tty = isatty (STDIN_FILENO);
   /* With stdout redirected, prompts and editing still belong on the terminal. */
   self->prompt_stream = !isatty (STDOUT_FILENO) && isatty (STDERR_FILENO) ? stderr : stdout;
-  self->use_readline = self->is_tty && LINE_EDITING;
+  self->use_readline = self->is_tty && LINE_EDITING && load_line_editing (self);
 
   plua_repl_install_commands (self);
 
@@ -729,7 +780,7 @@ plua_repl_start (PluaRepl *self)
 
   if (self->use_readline)
     {
-      plua_repl_readline_start (self);
+      self->editing->start (self);
       return;
     }
 
@@ -753,7 +804,7 @@ plua_repl_interrupt (PluaRepl *self)
 
   if (self->use_readline)
     {
-      plua_repl_readline_interrupt (self);
+      self->editing->interrupt (self);
       return TRUE;
     }
 

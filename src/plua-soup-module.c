@@ -1,92 +1,17 @@
-/* plua-soup-module.c: finding and loading plua-soup.so (see the header). */
+/* plua-soup-module.c: the core's side of plua-soup.so: loading it, and the
+ * Lua entries that load it when first used (see the header). */
 #include "config.h"
 
-#include <glib/gi18n.h>
-#include <gmodule.h>
 #include <lauxlib.h>
 
+#include "plua-modules.h"
 #include "plua-net-common.h"
 #include "plua-soup-module.h"
-
-#define MODULE_FILE "plua-soup." G_MODULE_SUFFIX
-
-static char *
-executable_dir (void)
-{
-  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-
-  return exe != NULL ? g_path_get_dirname (exe) : NULL;
-}
-
-/* The places to look, best first; NULL entries are skipped. */
-static GPtrArray *
-candidate_paths (void)
-{
-  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
-  const char *env = g_getenv ("PLUA_MODULE_DIR");
-  g_autofree char *exe_dir = executable_dir ();
-
-  if (env != NULL && env[0] != '\0')
-    g_ptr_array_add (paths, g_build_filename (env, MODULE_FILE, NULL));
-  if (exe_dir != NULL)
-    {
-      g_ptr_array_add (paths, g_build_filename (exe_dir, MODULE_FILE, NULL));
-      g_ptr_array_add (paths, g_build_filename (exe_dir, PLUA_MODULEDIR_FROM_BINDIR, MODULE_FILE, NULL));
-    }
-  g_ptr_array_add (paths, g_build_filename (PLUA_MODULEDIR, MODULE_FILE, NULL));
-  return paths;
-}
-
-static const PluaSoupModule *
-load (GError **error)
-{
-  g_autoptr(GPtrArray) paths = candidate_paths ();
-  PluaSoupModuleQuery query;
-  const PluaSoupModule *table;
-  GModule *module = NULL;
-  const char *path = NULL;
-
-  for (guint i = 0; i < paths->len && module == NULL; i++)
-    {
-      path = paths->pdata[i];
-      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        module = g_module_open (path, G_MODULE_BIND_LOCAL);
-      if (module == NULL && g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                       _("cannot load %s: %s"), path, g_module_error ());
-          return NULL;
-        }
-    }
-  if (module == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   _("%s not found (looked in %s and %s); is plua installed completely?"),
-                   MODULE_FILE, PLUA_MODULEDIR, g_getenv ("PLUA_MODULE_DIR") != NULL
-                   ? g_getenv ("PLUA_MODULE_DIR") : _("the executable's directory"));
-      return NULL;
-    }
-  if (!g_module_symbol (module, PLUA_SOUP_MODULE_QUERY, (gpointer *) &query) ||
-      (table = query ()) == NULL || table->abi != PLUA_SOUP_MODULE_ABI)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   _("%s is not the one this plua was built with"), path);
-      g_module_close (module);
-      return NULL;
-    }
-  /* GTypes registered by the module must never be unloaded. */
-  g_module_make_resident (module);
-  return table;
-}
 
 const PluaSoupModule *
 plua_soup_module_get (GError **error)
 {
-  static const PluaSoupModule *table;
-
-  if (table == NULL)
-    table = load (error);
-  return table;
+  return plua_modules_load ("soup", PLUA_SOUP_MODULE_ABI, error);
 }
 
 /* The module, or a Lua error saying why not. */

@@ -3,14 +3,9 @@
  * libsoup and the fifteen libraries it brings cost a millisecond and more of
  * dynamic loading at every start, and most runs (`plua -e ...`, a script that
  * computes and exits) never touch HTTP. So the HTTP client and server, the
- * WebSocket client and server and the REST API live in a module
- * (plua-soup.so) that the core loads with GModule the first time a script
- * requires one of them or the REST server starts. The module finds the core's
- * functions in the executable (built with export_dynamic).
- *
- * The module is searched for in $PLUA_MODULE_DIR, next to the executable (the
- * build tree), at the install's relative place from the executable's directory
- * (a moved or DESTDIR install) and at the configured module directory.
+ * WebSocket client and server and the REST API live in plua-soup.so
+ * (plua-modules.h), loaded the first time a script requires one of them or the
+ * REST server starts.
  */
 #pragma once
 
@@ -72,10 +67,6 @@ typedef struct
                                             PluaApiExecuteFunc  func,
                                             gpointer            user_data);
 } PluaSoupModule;
-
-/* The module's one exported symbol. */
-typedef const PluaSoupModule *(*PluaSoupModuleQuery) (void);
-#define PLUA_SOUP_MODULE_QUERY "plua_soup_module_query"
 
 /* Loads the module once; NULL with error set when it cannot be found or is
  * not this build's. */

@@ -153,13 +153,16 @@ def test_html_on_terminal():
 
 
 def test_soup_module():
-    """The libsoup half is loaded on first use: a run without HTTP never needs
-    it, and a missing module is a clear error when HTTP is first used."""
+    """plua-soup.so and plua-readline.so are loaded on first use: a run without
+    HTTP or a REPL never needs them, and a missing module is a clear error
+    when HTTP is first used."""
     import shutil
     import tempfile
     p = run(["-e", "print(1)"])
     maps = run(["-e", "print(io.open('/proc/self/maps'):read('a'):find('libsoup') ~= nil)"])
     check("a run without HTTP does not load libsoup", maps.stdout == "false\n", maps.stdout + maps.stderr)
+    maps = run(["-e", "print(io.open('/proc/self/maps'):read('a'):find('libreadline') ~= nil)"])
+    check("a run without a REPL does not load readline", maps.stdout == "false\n", maps.stdout + maps.stderr)
     used = run(["-e", "require('plua.http.client'); print(io.open('/proc/self/maps'):read('a'):find('libsoup') ~= nil)"])
     check("...and loads it when HTTP is used", used.stdout == "true\n", used.stdout + used.stderr)
     with tempfile.TemporaryDirectory() as tmp:
