@@ -14,19 +14,16 @@
 #include <glib.h>
 
 #include "plua-runtime.h"
+#include "plua-soup-module.h"   /* PluaApiCalls, PluaApiExecuteFunc */
 
 G_BEGIN_DECLS
 
-/* PluaApiCalls and PluaApiExecuteFunc: how an execute call ended.
- * result_json is NULL on failure, error NULL on success; output is what was
- * printed while it ran ("" when nothing). Called exactly once, possibly
- * before plua_api_calls_execute_func returns (a syntax error, code that never
- * sleeps), and with error set when the PluaApiCalls is freed while the call
- * is still waiting. */
-#include "plua-soup-module.h"
-
 /* Runs code as POST /plua/execute would; chunk_name as for lua_load
- * ("=dbus": errors read "dbus:1: ..."). */
+ * ("=dbus": errors read "dbus:1: ..."). func tells how it ended, exactly
+ * once: result_json is NULL on failure, error NULL on success, output what
+ * was printed while it ran ("" when nothing). It may be called before this
+ * returns (a syntax error, code that never sleeps), and is called with error
+ * set when the PluaApiCalls is freed while the call is still waiting. */
 void          plua_api_calls_execute_func   (PluaApiCalls       *calls,
                                              const char         *code,
                                              gsize               code_len,
