@@ -163,6 +163,8 @@ def test_soup_module():
     check("a run without HTTP does not load libsoup", maps.stdout == "false\n", maps.stdout + maps.stderr)
     maps = run(["-e", "print(io.open('/proc/self/maps'):read('a'):find('libreadline') ~= nil)"])
     check("a run without a REPL does not load readline", maps.stdout == "false\n", maps.stdout + maps.stderr)
+    udp = run(["-e", "local s = net.UDPSocket(); s:close(); print(io.open('/proc/self/maps'):read('a'):find('libsoup') ~= nil)"])
+    check("...nor one that uses only net.UDPSocket", udp.stdout == "false\n", udp.stdout + udp.stderr)
     used = run(["-e", "require('plua.http.client'); print(io.open('/proc/self/maps'):read('a'):find('libsoup') ~= nil)"])
     check("...and loads it when HTTP is used", used.stdout == "true\n", used.stdout + used.stderr)
     with tempfile.TemporaryDirectory() as tmp:

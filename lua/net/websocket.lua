@@ -12,7 +12,13 @@
 -- caused it, and each one runs on its own: an error in a callback is reported
 -- with a traceback and the connection goes on.
 
-local ws = require("plua.websocket")
+-- The C half comes with plua-soup.so: loaded on first use, so that a script
+-- using only net.TCPSocket or net.UDPSocket never loads libsoup.
+local ws = setmetatable({}, { __index = function(t, name)
+  local prims = require("plua.websocket")
+  setmetatable(t, { __index = prims })
+  return prims[name]
+end })
 
 local setTimeout = setTimeout
 
