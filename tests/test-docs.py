@@ -78,13 +78,21 @@ def test_install():
                        f"/share/applications/{app_id}.desktop", f"/share/metainfo/{app_id}.metainfo.xml",
                        f"/share/dbus-1/services/{app_id}.service", f"/share/dbus-1/interfaces/{app_id}.Runtime1.xml",
                        f"/share/icons/hicolor/scalable/apps/{app_id}.svg",
-                       "/share/locale/sv/LC_MESSAGES/plua.mo", "/share/locale/pl/LC_MESSAGES/plua.mo"):
+                       "/share/locale/sv/LC_MESSAGES/plua.mo", "/share/locale/pl/LC_MESSAGES/plua.mo",
+                       "/plua/plua-soup.so"):
             check(f"installs ...{suffix}", any(f.endswith(suffix) for f in files), sorted(files))
         binary = next((os.path.join(dest, f) for f in files if f.endswith("/bin/plua")), None)
         if binary:
             p = subprocess.run([binary, "--noapi", "-e", "print(require('class') ~= nil)"],
                                capture_output=True, text=True, timeout=10)
             check("the installed binary runs with its bundled Lua", p.stdout == "true\n", p.stdout + p.stderr)
+            # Moved by DESTDIR: plua-soup.so is found relative to the binary.
+            env = dict(os.environ)
+            env.pop("PLUA_MODULE_DIR", None)
+            p = subprocess.run([binary, "--noapi", "-e", "print(type(require('plua.http.client').request))"],
+                               capture_output=True, text=True, timeout=10, env=env)
+            check("the installed binary loads its installed plua-soup.so", p.stdout == "function\n",
+                  p.stdout + p.stderr)
 
 
 run_tests(test_man_page, test_completion, test_install)
