@@ -53,11 +53,11 @@ struct _PluaRepl
   int          saved_point;
   guint        hide_depth;
 
-  /* The line editing module, when the REPL reads a terminal through it. */
+  /* The line editing module, when the REPL reads a terminal through it
+   * (NULL: lines are read as from a pipe). */
   const PluaLineEditing *editing;
 
   guint        is_tty : 1;
-  guint        use_readline : 1;
   guint        readline_installed : 1;
   guint        in_line_handler : 1;
   guint        started : 1;

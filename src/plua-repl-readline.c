@@ -38,7 +38,7 @@
 static gboolean
 plua_repl_prompt_visible (PluaRepl *self)
 {
-  return self->use_readline && self->readline_installed && !self->in_line_handler;
+  return self->readline_installed && !self->in_line_handler;
 }
 
 /* Takes the prompt and the half-typed line off the screen so that output written
@@ -135,7 +135,7 @@ plua_repl_history_add (PluaRepl   *self,
                        const char *entry)
 {
 #if LINE_EDITING
-  if (!self->use_readline || entry[0] == '\0' || g_strcmp0 (entry, self->last_history) == 0)
+  if (entry[0] == '\0' || g_strcmp0 (entry, self->last_history) == 0)
     return;
 
   g_free (self->last_history);

@@ -69,7 +69,7 @@ plua_repl_get_current (void)
 
 /* Loads the module for a REPL on a terminal; without it the REPL reads lines
  * as it does from a pipe, and says why once. */
-static gboolean
+static void
 load_line_editing (PluaRepl *self)
 {
   g_autoptr(GError) error = NULL;
@@ -77,26 +77,25 @@ load_line_editing (PluaRepl *self)
   self->editing = plua_modules_load ("readline", PLUA_READLINE_MODULE_ABI, &error);
   if (self->editing == NULL)
     g_printerr (_("plua: no line editing: %s\n"), error->message);
-  return self->editing != NULL;
 }
 
 static gboolean
 editing_prompt_visible (PluaRepl *self)
 {
-  return self->use_readline && self->editing->prompt_visible (self);
+  return self->editing != NULL && self->editing->prompt_visible (self);
 }
 
 static void
 editing_hide_prompt (PluaRepl *self)
 {
-  if (self->use_readline)
+  if (self->editing != NULL)
     self->editing->hide_prompt (self);
 }
 
 static void
 editing_show_prompt (PluaRepl *self)
 {
-  if (self->use_readline)
+  if (self->editing != NULL)
     self->editing->show_prompt (self);
 }
 
@@ -104,14 +103,14 @@ static void
 editing_history_add (PluaRepl   *self,
                      const char *entry)
 {
-  if (self->use_readline)
+  if (self->editing != NULL)
     self->editing->history_add (self, entry);
 }
 
 static void
 editing_stop (PluaRepl *self)
 {
-  if (self->use_readline)
+  if (self->editing != NULL)
     self->editing->stop (self);
 }
 
@@ -491,7 +490,7 @@ plua_repl_flush_chunk (PluaRepl *self)
 static void
 plua_repl_print_prompt (PluaRepl *self)
 {
-  if (!self->is_tty || self->use_readline || self->closed)
+  if (!self->is_tty || self->editing != NULL || self->closed)
     return;
 
   fflush (stdout);
@@ -766,7 +765,8 @@ plua_repl_start (PluaRepl *self)
   self->is_tty = isatty (STDIN_FILENO);
   /* With stdout redirected, prompts and editing still belong on the terminal. */
   self->prompt_stream = !isatty (STDOUT_FILENO) && isatty (STDERR_FILENO) ? stderr : stdout;
-  self->use_readline = self->is_tty && LINE_EDITING && load_line_editing (self);
+  if (self->is_tty && LINE_EDITING)
+    load_line_editing (self);
 
   plua_repl_install_commands (self);
 
@@ -778,7 +778,7 @@ plua_repl_start (PluaRepl *self)
       fflush (stderr);
     }
 
-  if (self->use_readline)
+  if (self->editing != NULL)
     {
       self->editing->start (self);
       return;
@@ -802,7 +802,7 @@ plua_repl_interrupt (PluaRepl *self)
 
   g_string_truncate (self->chunk, 0);
 
-  if (self->use_readline)
+  if (self->editing != NULL)
     {
       self->editing->interrupt (self);
       return TRUE;

@@ -45,8 +45,10 @@ on_readable (int          fd,
   unsigned char bytes[16];
   ssize_t n;
 
+  /* A func that removes the watch is safe: GLib frees it (watch_free) only
+   * once this dispatch has returned. */
   while ((n = read (fd, bytes, sizeof bytes)) > 0)
-    for (ssize_t i = 0; i < n && current == watch; i++)
+    for (ssize_t i = 0; i < n; i++)
       watch->func (bytes[i], watch->user_data);
   return G_SOURCE_CONTINUE;
 }
@@ -61,8 +63,7 @@ watch_free (gpointer data)
   write_fd = -1;
   close (watch->fds[0]);
   close (watch->fds[1]);
-  if (current == watch)
-    current = NULL;
+  current = NULL;
   g_free (watch);
 }
 

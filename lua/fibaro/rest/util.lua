@@ -4,10 +4,11 @@
 
 local U = {}
 
+local REASONS = { [400] = "Bad request", [404] = "Not found", [409] = "Conflict",
+  [501] = "Not implemented" }
+
 local function err(status, message)
-  local reasons = { [400] = "Bad request", [404] = "Not found", [409] = "Conflict",
-    [501] = "Not implemented" }
-  return { type = "ERROR", reason = reasons[status] or "Error", message = message }, status
+  return { type = "ERROR", reason = REASONS[status] or "Error", message = message }, status
 end
 
 local function num(s) return tonumber(s) and math.tointeger(tonumber(s)) end
