@@ -46,8 +46,13 @@ function PY._run_main(fragments, script)
     chunk()
   end
   if script then
+    -- Every chunk is named @<absolute path> (the script, its modules, the
+    -- QuickApp files), so a debugger's breakpoints map to files.
+    script = PY.abspath(script)
+    local cwd = PY.abspath(".")
+    package.path = (";" .. package.path):gsub(";%./", function() return ";" .. cwd .. "/" end):sub(2)
     -- User modules next to the script come first, then the usual paths.
-    local dir = script:match("^(.*)/[^/]*$") or "."
+    local dir = script:match("^(.*)/[^/]*$")
     package.path = dir .. "/?.lua;" .. dir .. "/?/init.lua;" .. package.path
     PY.main_file_hook(script)
   end

@@ -56,6 +56,18 @@ l_write_file (lua_State *L)
   return 0;
 }
 
+/* _PY.abspath(path) → the absolute path (relative ones against the working
+ * directory; "." and ".." removed, symbolic links kept): the chunk names
+ * plua gives files, so a debugger's breakpoints map to files. */
+static int
+l_abspath (lua_State *L)
+{
+  g_autofree char *path = g_canonicalize_filename (luaL_checkstring (L, 1), NULL);
+
+  lua_pushstring (L, path);
+  return 1;
+}
+
 /* _PY.fileExist(path) → true for files and directories */
 static int
 l_file_exist (lua_State *L)
@@ -278,6 +290,7 @@ static const luaL_Reg py_functions[] = {
   { "readFile", l_read_file },
   { "writeFile", l_write_file },
   { "fileExist", l_file_exist },
+  { "abspath", l_abspath },
   { "listdir", l_listdir },
   { "millitime", l_millitime },
   { "getcwd", l_getcwd },

@@ -17,6 +17,7 @@ lines at the top of the script set the rest:
 The run happens in a fresh temporary directory (the script may write files there).
 """
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -56,6 +57,18 @@ def parse_header(path):
     return opts
 
 
+def strip_test_dir(text, test_dir):
+    """Chunks are named by absolute path: error messages name
+    /abs/tests/lua/NAME.lua, or ...tail-of-it when Lua shortens a long one.
+    The expected files say NAME.lua, wherever the checkout is."""
+    prefix = test_dir + "/"
+    text = text.replace(prefix, "")
+
+    def shorten(m):
+        return m.group(2) if prefix.endswith(m.group(1)) else m.group(0)
+    return re.sub(r"\.\.\.(\S*/)([\w.-]+\.lua:)", shorten, text)
+
+
 def main():
     plua, script = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     expected_path = script[:-4] + ".expected"
@@ -79,8 +92,9 @@ def main():
             return 1
         elapsed = time.monotonic() - start
 
-    out = proc.stdout.decode("utf-8", "replace")
-    err = proc.stderr.decode("utf-8", "replace")
+    test_dir = os.path.dirname(script)
+    out = strip_test_dir(proc.stdout.decode("utf-8", "replace"), test_dir)
+    err = strip_test_dir(proc.stderr.decode("utf-8", "replace"), test_dir)
     failures = []
     if out != expected:
         import difflib

@@ -226,7 +226,7 @@ local function start(qa)
   env.json = qajson.new()
   qa.env = env
   for _, f in ipairs(qa.files) do
-    local chunk, err = load(f.content, "=" .. f.chunkname, "t", env)
+    local chunk, err = load(f.content, f.chunkname, "t", env)
     if not chunk then
       log.line("ERROR", env.__TAG, err)
       return false
@@ -290,9 +290,9 @@ function E.loadQuickApp(path, src, h)
   local qa = { id = id, file = path, name = name, headers = h, files = {}, timers = {} }
   for _, f in ipairs(h.files) do
     qa.files[#qa.files + 1] = { name = f.name, content = _PY.readFile(f.path),
-      chunkname = basename(f.path), isMain = false }
+      chunkname = "@" .. _PY.abspath(f.path), isMain = false }
   end
-  qa.files[#qa.files + 1] = { name = "main", content = src, chunkname = fname, isMain = true }
+  qa.files[#qa.files + 1] = { name = "main", content = src, chunkname = "@" .. _PY.abspath(path), isMain = true }
   E.register(qa)
   if h.save then
     local ok, text = pcall(json.encode, fqa(qa), { indent = true })
@@ -301,7 +301,8 @@ function E.loadQuickApp(path, src, h)
   return qa
 end
 
--- Makes `qa` ({id, file, name, files = {{name, content, chunkname, isMain}}})
+-- Makes `qa` ({id, file, name, files = {{name, content, chunkname, isMain}}};
+-- chunkname as load() takes it: "@/abs/path" for a file, "=name" otherwise)
 -- the owner of its device and queues its start.
 function E.register(qa)
   local id = qa.id
@@ -382,7 +383,7 @@ function E.importFqa(doc, roomId)
   local qa = { id = dev.id, file = "<import " .. dev.name .. ">", name = dev.name, files = {} }
   for _, f in ipairs(files) do
     qa.files[#qa.files + 1] = { name = f.name, content = f.content, isMain = f.isMain,
-      chunkname = dev.name .. (f.isMain and "" or ":" .. f.name) }
+      chunkname = "=" .. dev.name .. (f.isMain and "" or ":" .. f.name) }
   end
   E.register(qa)
   return dev

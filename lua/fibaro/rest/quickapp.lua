@@ -35,7 +35,7 @@ local function quickAppFiles(m, owner, name, body)
       if not valid(body) then return err(400, "file with a name (letters, digits, _ - .) expected") end
       if find(body.name) then return err(409, "File " .. body.name .. " already exists") end
       local f = { name = body.name, content = body.content or "", isMain = false,
-        chunkname = owner.name .. ":" .. body.name }
+        chunkname = "=" .. owner.name .. ":" .. body.name }
       table.insert(files, #files, f) -- before main: main is loaded last
       changed()
       return fileInfo(f), 201

@@ -1,0 +1,1 @@
+return function() return debug.getinfo(1, 'S').source end
