@@ -2,8 +2,8 @@
  *
  * A call runs in a coroutine of the runtime, like a timer callback, so it
  * shares the script's globals and may sleep; the HTTP message is paused until
- * it finishes. The time limit is an instruction-count hook set on that
- * coroutine only (coroutines it creates inherit it): when the deadline has
+ * it finishes. The time limit is an instruction-count hook (plua-hooks.c)
+ * on that coroutine and the coroutines it creates: when the deadline has
  * passed the hook raises an error at every instruction, so a runaway loop
  * cannot swallow it with pcall. A call still suspended (sleeping) at its
  * deadline is closed instead. Either way the request gets 408 and the server
@@ -18,6 +18,7 @@
 
 #include "plua-api-calls.h"
 #include "plua-api-private.h"
+#include "plua-hooks.h"
 #include "plua-json.h"
 
 /* Instructions between two looks at the clock: ~10 µs of Lua. */
@@ -47,6 +48,7 @@ typedef struct
   gboolean           starting;    /* inside plua_runtime_spawn */
   gboolean           answered;
   lua_State         *co;          /* while the code runs or sleeps */
+  PluaHook          *hook;        /* the time limit on co */
   gint64             start;       /* monotonic µs */
   gint64             deadline;
   double             timeout;
@@ -65,62 +67,25 @@ struct _PluaApiCalls
   guint        n_capturing;
 };
 
-/* Registry keys: the weak-keyed table thread -> call, and the calls object
- * for threads that inherited the hook. */
-static const char threads_key = 't';
-static const char calls_key = 'c';
-
 static void call_answer_timeout (PluaApiCall *call);
 
 PluaApiCalls *
 plua_api_calls_new (PluaRuntime *runtime)
 {
   PluaApiCalls *calls = g_new0 (PluaApiCalls, 1);
-  lua_State *L = plua_runtime_get_state (runtime);
 
   calls->runtime = g_object_ref (runtime);
   g_queue_init (&calls->in_flight);
-
-  /* The REST server and the D-Bus service each have one: the thread table
-   * is shared, calls_key holds the set of them. */
-  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &threads_key) != LUA_TTABLE)
-    {
-      lua_newtable (L);
-      lua_createtable (L, 0, 1);
-      lua_pushliteral (L, "k");
-      lua_setfield (L, -2, "__mode");
-      lua_setmetatable (L, -2);
-      lua_rawsetp (L, LUA_REGISTRYINDEX, &threads_key);
-    }
-  lua_pop (L, 1);
-  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &calls_key) != LUA_TTABLE)
-    {
-      lua_pop (L, 1);
-      lua_newtable (L);
-      lua_pushvalue (L, -1);
-      lua_rawsetp (L, LUA_REGISTRYINDEX, &calls_key);
-    }
-  lua_pushlightuserdata (L, calls);
-  lua_pushboolean (L, 1);
-  lua_rawset (L, -3);
-  lua_pop (L, 1);
   return calls;
 }
 
 static void
 call_forget_thread (PluaApiCall *call)
 {
-  lua_State *L = plua_runtime_get_state (call->calls->runtime);
-
   if (call->co == NULL)
     return;
-  lua_sethook (call->co, NULL, 0, 0);
-  lua_rawgetp (L, LUA_REGISTRYINDEX, &threads_key);
-  lua_pushthread (call->co);
-  lua_xmove (call->co, L, 1);
-  lua_pushnil (L);
-  lua_rawset (L, -3);
-  lua_pop (L, 1);
+  plua_hooks_remove (plua_runtime_get_state (call->calls->runtime), call->hook);
+  call->hook = NULL;
   call->co = NULL;
 }
 
@@ -169,11 +134,8 @@ call_free (PluaApiCall *call)
 void
 plua_api_calls_free (PluaApiCalls *calls)
 {
-  lua_State *L;
-
   if (calls == NULL)
     return;
-  L = plua_runtime_get_state (calls->runtime);
   while (calls->in_flight.head != NULL)
     {
       PluaApiCall *call = calls->in_flight.head->data;
@@ -183,23 +145,6 @@ plua_api_calls_free (PluaApiCalls *calls)
       if (call->func != NULL)
         call->func (FALSE, NULL, call->output->str, _("the service is shutting down"), FALSE, call->func_data);
       call_free (call);
-    }
-  lua_rawgetp (L, LUA_REGISTRYINDEX, &calls_key);
-  lua_pushlightuserdata (L, calls);
-  lua_pushnil (L);
-  lua_rawset (L, -3);
-  lua_pushnil (L);
-  if (lua_next (L, -2) != 0)
-    {
-      lua_pop (L, 3);   /* another PluaApiCalls still uses the tables */
-    }
-  else
-    {
-      lua_pop (L, 1);
-      lua_pushnil (L);
-      lua_rawsetp (L, LUA_REGISTRYINDEX, &threads_key);
-      lua_pushnil (L);
-      lua_rawsetp (L, LUA_REGISTRYINDEX, &calls_key);
     }
   g_object_unref (calls->runtime);
   g_free (calls);
@@ -304,75 +249,19 @@ plua_api_reply_error (SoupServerMessage *msg,
 
 /* Lua side ----------------------------------------------------------------- */
 
-static PluaApiCall *
-lookup_call (lua_State *L)
-{
-  PluaApiCall *call;
-
-  lua_rawgetp (L, LUA_REGISTRYINDEX, &threads_key);
-  if (!lua_istable (L, -1))
-    {
-      lua_pop (L, 1);
-      return NULL;
-    }
-  lua_pushthread (L);
-  lua_rawget (L, -2);
-  call = lua_touserdata (L, -1);
-  lua_pop (L, 2);
-  return call;
-}
-
-/* The latest deadline of the calls in progress, 0 when there is none. */
-static gint64
-latest_deadline (lua_State *L)
-{
-  gint64 deadline = 0;
-
-  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &calls_key) != LUA_TTABLE)
-    {
-      lua_pop (L, 1);
-      return 0;
-    }
-  lua_pushnil (L);
-  while (lua_next (L, -2) != 0)
-    {
-      PluaApiCalls *calls = lua_touserdata (L, -2);
-
-      lua_pop (L, 1);
-      for (GList *l = calls->in_flight.head; l != NULL; l = l->next)
-        deadline = MAX (deadline, ((PluaApiCall *) l->data)->deadline);
-    }
-  lua_pop (L, 1);
-  return deadline;
-}
-
+/* Every HOOK_INTERVAL instructions of the call's coroutine (and of the
+ * coroutines it created); after the deadline, at every instruction. */
 static void
 time_limit_hook (lua_State *L,
-                 lua_Debug *ar)
+                 lua_Debug *ar,
+                 gpointer   user_data)
 {
-  PluaApiCall *call = lookup_call (L);
-  gint64 deadline;
+  PluaApiCall *call = user_data;
 
-  if (call != NULL)
-    {
-      deadline = call->deadline;
-    }
-  else
-    {
-      /* A coroutine created by posted code inherited the hook: it is bound
-       * by the calls still running, and free once they are all done. */
-      deadline = latest_deadline (L);
-      if (deadline == 0)
-        {
-          lua_sethook (L, NULL, 0, 0);
-          return;
-        }
-    }
-  if (g_get_monotonic_time () < deadline)
+  if (g_get_monotonic_time () < call->deadline)
     return;
-  if (call != NULL)
-    call->timed_out = TRUE;
-  lua_sethook (L, time_limit_hook, LUA_MASKCOUNT, 1);
+  call->timed_out = TRUE;
+  plua_hooks_update (call->hook, LUA_MASKCOUNT, 1);
   luaL_error (L, "execution timed out");
 }
 
@@ -394,12 +283,7 @@ call_trampoline (lua_State *L)
 
   lua_remove (L, 1);
   call->co = L;
-  lua_rawgetp (L, LUA_REGISTRYINDEX, &threads_key);
-  lua_pushthread (L);
-  lua_pushlightuserdata (L, call);
-  lua_rawset (L, -3);
-  lua_pop (L, 1);
-  lua_sethook (L, time_limit_hook, LUA_MASKCOUNT, HOOK_INTERVAL);
+  call->hook = plua_hooks_add (L, L, LUA_MASKCOUNT, HOOK_INTERVAL, time_limit_hook, call);
   lua_callk (L, nargs, LUA_MULTRET, 0, call_continue);
   return lua_gettop (L);
 }

@@ -16,6 +16,7 @@
 #include <lualib.h>
 
 #include "plua-dotenv.h"
+#include "plua-hooks.h"
 #include "plua-json.h"
 #include "plua-net.h"
 #include "plua-pybridge.h"
@@ -238,6 +239,7 @@ run_bootstrap (PluaRuntime *self)
 
 /* The C modules, opened in this order. Adding a module is one line. */
 static const lua_CFunction modules[] = {
+  plua_hooks_open,
   plua_pybridge_open,
   plua_dotenv_open,
   plua_json_open,
@@ -443,7 +445,7 @@ plua_runtime_spawn (PluaRuntime    *self,
 
   co = pool_take (self, &ref);
   lua_xmove (L, co, nargs + 1);
-  status = lua_resume (co, L, nargs, &nresults);
+  status = plua_hooks_resume (co, L, nargs, &nresults);
 
   if (after_resume (self, co, status, nresults, flags, done, user_data))
     pool_give_back (self, co, ref);
@@ -470,7 +472,7 @@ plua_runtime_resume (PluaRuntime *self,
     }
 
   task_take (self, co, &task);
-  status = lua_resume (co, self->L, nargs, &nresults);
+  status = plua_hooks_resume (co, self->L, nargs, &nresults);
   after_resume (self, co, status, nresults, task.flags, task.done, task.user_data);
 }
 
