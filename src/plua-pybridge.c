@@ -42,16 +42,50 @@ l_read_file (lua_State *L)
   return 1;
 }
 
-/* _PY.writeFile(path, contents): creates or replaces the file */
+/* The file a chain of symbolic links ends at (path itself when it is not a
+ * link). Relative link targets are relative to the link's directory. */
+static char *
+follow_links (const char *path)
+{
+  g_autofree char *current = g_strdup (path);
+
+  /* 40 as the kernel's own limit on links followed in one lookup */
+  for (int i = 0; i < 40 && g_file_test (current, G_FILE_TEST_IS_SYMLINK); i++)
+    {
+      g_autofree char *target = g_file_read_link (current, NULL);
+      g_autofree char *dir = NULL;
+
+      if (target == NULL)
+        break;
+      if (g_path_is_absolute (target))
+        {
+          g_free (current);
+          current = g_steal_pointer (&target);
+          continue;
+        }
+      dir = g_path_get_dirname (current);
+      g_free (current);
+      current = g_build_filename (dir, target, NULL);
+    }
+  return g_steal_pointer (&current);
+}
+
+/* _PY.writeFile(path, contents): creates or replaces the file atomically (a
+ * temporary file renamed over it, so a failed write leaves the old contents).
+ * A symbolic link is written through: its target is replaced and the link
+ * stays a link, as an editor would do. */
 static int
 l_write_file (lua_State *L)
 {
   const char *path = luaL_checkstring (L, 1);
   size_t len;
   const char *contents = luaL_checklstring (L, 2, &len);
+  char *target = follow_links (path);
   GError *error = NULL;
+  gboolean ok = g_file_set_contents (target, contents, len, &error);
 
-  if (!g_file_set_contents (path, contents, len, &error))
+  g_free (target);
+  if (!ok)
     return raise_gerror (L, "writeFile", error);
   return 0;
 }

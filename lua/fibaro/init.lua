@@ -173,11 +173,27 @@ end
 
 ------------------------------------------------------------------ state file
 
-local statePath
+-- Never lose the user's state: a file that does not load is moved aside (never
+-- overwritten), saves go to a temporary file renamed over the old one (so a
+-- full disk leaves the old state intact), a symlinked state file is written
+-- through to its target (_PY.writeFile follows links), and a save that fails
+-- says why on stderr (once per distinct reason, so a full disk does not
+-- flood the log every 300 ms).
+local statePath, lastSaveError
 local function saveState()
   if not statePath then return end
   local ok, text = pcall(json.encode, S.snapshot(), { indent = true })
-  if ok then pcall(_PY.writeFile, statePath, text .. "\n") end
+  local err
+  if ok then ok, err = pcall(_PY.writeFile, statePath, text .. "\n") else err = text end
+  -- the reason without the temporary file's random name
+  local reason = not ok and tostring(err):match("([^:]*)$")
+  if ok then
+    if lastSaveError then log.warn("state file %s: saved again", statePath) end
+    lastSaveError = nil
+  elseif reason ~= lastSaveError then
+    lastSaveError = reason
+    log.warn("state file %s: not saved: %s (the previous contents are unchanged)", statePath, tostring(err))
+  end
 end
 E.saveState = saveState
 
@@ -191,14 +207,66 @@ end
 -- Saved once more when the Lua state closes at the end of the run.
 E.finalizer = setmetatable({}, { __gc = function() saveState() end })
 
+-- nil when `state` has the shape S.snapshot writes, else what is wrong.
+local function stateShapeError(state)
+  if type(state) ~= "table" then return "not a JSON object" end
+  if state[1] ~= nil then return "a JSON array, not an object" end
+  for _, k in ipairs(S.PERSIST) do
+    local v = state[k]
+    if v ~= nil then
+      if type(v) ~= "table" then return string.format("\"%s\" is not a list or object", k) end
+      if S.KEYED[k] then
+        for i, item in ipairs(v) do
+          if type(item) ~= "table" or (k == "vars" and item.deviceId == nil)
+            or (k ~= "vars" and type(item.id) ~= "number") then
+            return string.format("\"%s\" item %d has no numeric id", k, i)
+          end
+        end
+      end
+    end
+  end
+end
+
+-- The first free name of FILE.bad, FILE.bad.1, FILE.bad.2 ...
+local function badName(path)
+  local name = path .. ".bad"
+  local n = 0
+  while _PY.fileExist(name) do n = n + 1; name = path .. ".bad." .. n end
+  return name
+end
+
+-- A state file that cannot be loaded is renamed FILE.bad and the run starts
+-- from a fresh store (saved to FILE). If it cannot be moved aside it is left
+-- alone and nothing is saved this run.
+local function setAside(path, why)
+  local bad = badName(path)
+  local ok, err = os.rename(path, bad)
+  if ok then
+    log.warn("state file %s could not be loaded (%s): kept as %s; starting from a fresh store", path, why, bad)
+    return true
+  end
+  log.warn("state file %s could not be loaded (%s) nor renamed (%s): left as it is; this run's state will not be saved",
+    path, why, tostring(err))
+  return false
+end
+
 local function useState(path)
   if statePath then return end
-  statePath = path
   if _PY.fileExist(path) then
-    local ok, state = pcall(function() return json.decode(_PY.readFile(path)) end)
-    if not ok or type(state) ~= "table" then error("state file " .. path .. ": not valid JSON", 0) end
-    S.load(state)
+    local okRead, text = pcall(_PY.readFile, path)
+    if not okRead then error("state file " .. path .. ": " .. tostring(text), 0) end
+    local ok, state = pcall(json.decode, text)
+    local why = not ok and "not valid JSON" or stateShapeError(state)
+    if not why then
+      local loaded, err = pcall(S.load, state)
+      if not loaded then S.reset(); why = tostring(err) end
+    end
+    if why and not setAside(path, why) then return end
+  elseif not _PY.fileExist(dirname(path)) then
+    -- caught at the start: a typo in the path would otherwise lose the whole run
+    error("state file " .. path .. ": directory " .. dirname(path) .. " does not exist", 0)
   end
+  statePath = path
   S.onDirty = scheduleSave
 end
 

@@ -385,6 +385,7 @@ local PERSIST = { "devices", "globals", "rooms", "sections", "customEvents", "sc
   "notifications", "vars", "nextIds" }
 local KEYED = { devices = true, rooms = true, sections = true, scenes = true, users = true,
   partitions = true, panelsLocation = true, notifications = true, vars = true }
+S.PERSIST, S.KEYED = PERSIST, KEYED
 
 -- JSON objects have string keys: numeric-keyed maps are saved as lists.
 function S.snapshot(skipDevices)
