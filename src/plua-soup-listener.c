@@ -10,15 +10,31 @@
 #include <glib-unix.h>
 #include <gio/gunixsocketaddress.h>
 
+#include <glib/gi18n.h>
+
+#include "plua-soup-guard.h"
 #include "plua-soup-listener.h"
+
+/* Accepting pauses when the process runs out of file descriptors (EMFILE):
+ * the pending connection stays readable, and retrying at once would spin.
+ * The first retry comes after BACKOFF_MIN ms, each next one later, up to
+ * BACKOFF_MAX; connections already open are served all along. */
+#define BACKOFF_MIN 50
+#define BACKOFF_MAX 1000
 
 struct _PluaSoupListener
 {
-  GSocket    *socket;
-  SoupServer *server;
-  GSource    *source;
-  guint       port;
+  GSocket       *socket;
+  SoupServer    *server;
+  GSource       *source;     /* NULL while accepting is paused */
+  PluaSoupGuard *guard;
+  guint          retry_id;   /* the EMFILE back-off */
+  guint          backoff;    /* ms, 0 when accepting normally */
+  gboolean       at_cap;     /* paused: too many connections */
+  guint          port;
 };
+
+static void listener_resume (PluaSoupListener *self);
 
 GInetAddress *
 plua_soup_resolve_host (const char  *host,
@@ -46,10 +62,11 @@ plua_soup_resolve_host (const char  *host,
   return address;
 }
 
-/* Hands one accepted connection to the server. */
+/* Hands one accepted connection to the server, watched by the guard. */
 static void
-hand_over (SoupServer *server,
-           GSocket    *socket)
+hand_over (SoupServer    *server,
+           PluaSoupGuard *guard,
+           GSocket       *socket)
 {
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
@@ -60,7 +77,57 @@ hand_over (SoupServer *server,
   /* Small answers on a kept-alive connection must not wait for Nagle. */
   g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
   connection = g_socket_connection_factory_create_connection (socket);
+  plua_soup_guard_add (guard, socket, remote);
   soup_server_accept_iostream (server, G_IO_STREAM (connection), local, remote, NULL);
+}
+
+static void
+listener_pause (PluaSoupListener *self)
+{
+  if (self->source == NULL)
+    return;
+  g_source_destroy (self->source);
+  g_clear_pointer (&self->source, g_source_unref);
+}
+
+static gboolean
+retry_accept (gpointer data)
+{
+  PluaSoupListener *self = data;
+
+  self->retry_id = 0;
+  listener_resume (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* EMFILE/ENFILE: wait, longer each time, then try again. */
+static void
+back_off (PluaSoupListener *self)
+{
+  if (self->backoff == 0)
+    g_printerr (_("plua: port %u: out of file descriptors, new connections wait "
+                  "(%u open ones are still served)\n"),
+                self->port, plua_soup_guard_get_count (self->guard));
+  self->backoff = self->backoff == 0 ? BACKOFF_MIN : MIN (self->backoff * 2, BACKOFF_MAX);
+  listener_pause (self);
+  self->retry_id = g_timeout_add (self->backoff, retry_accept, self);
+}
+
+/* At the cap on connections: accepting waits until one closes (the guard's
+ * timeouts make sure one will). Said once per time it happens. */
+static gboolean
+check_cap (PluaSoupListener *self)
+{
+  guint cap = plua_soup_connection_cap ();
+
+  if (plua_soup_connections_open () < cap)
+    return TRUE;
+  if (!self->at_cap)
+    g_printerr (_("plua: port %u: %u connections open, the most plua takes at once; "
+                  "new ones wait until one closes\n"), self->port, cap);
+  self->at_cap = TRUE;
+  listener_pause (self);
+  return FALSE;
 }
 
 /* The listening socket is readable: take every connection waiting. A plain
@@ -75,13 +142,48 @@ on_incoming (int          fd,
 
   for (guint i = 0; i < 64; i++)
     {
-      g_autoptr(GSocket) socket = g_socket_accept (self->socket, NULL, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) socket = NULL;
 
+      if (!check_cap (self))
+        return G_SOURCE_CONTINUE;   /* the source is already destroyed */
+      socket = g_socket_accept (self->socket, NULL, &error);
       if (socket == NULL)
-        break;   /* EAGAIN, or a connection reset before we took it */
-      hand_over (self->server, socket);
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES))
+            back_off (self);
+          break;   /* EAGAIN, or a connection reset before we took it */
+        }
+      if (self->backoff != 0)
+        g_printerr (_("plua: port %u: accepting connections again\n"), self->port);
+      self->backoff = 0;
+      hand_over (self->server, self->guard, socket);
     }
   return G_SOURCE_CONTINUE;
+}
+
+static void
+listener_resume (PluaSoupListener *self)
+{
+  if (self->source != NULL || self->retry_id != 0)
+    return;
+  self->source = g_unix_fd_source_new (g_socket_get_fd (self->socket), G_IO_IN);
+  g_source_set_callback (self->source, G_SOURCE_FUNC (on_incoming), self, NULL);
+  g_source_set_static_name (self->source, "plua listener");
+  g_source_attach (self->source, g_main_context_get_thread_default ());
+}
+
+/* A connection closed: below the cap again, accepting resumes. */
+static void
+on_slot_free (gpointer data)
+{
+  PluaSoupListener *self = data;
+
+  if (!self->at_cap || plua_soup_connections_open () >= plua_soup_connection_cap ())
+    return;
+  self->at_cap = FALSE;
+  g_printerr (_("plua: port %u: accepting connections again\n"), self->port);
+  listener_resume (self);
 }
 
 /* A context nobody iterates: the keep-alive listener's source waits there,
@@ -168,10 +270,8 @@ plua_soup_listener_new (SoupServer    *server,
   /* Held: a connection accepted while the owner is going away still has
    * somewhere to go. */
   self->server = g_object_ref (server);
-  self->source = g_unix_fd_source_new (g_socket_get_fd (self->socket), G_IO_IN);
-  g_source_set_callback (self->source, G_SOURCE_FUNC (on_incoming), self, NULL);
-  g_source_set_static_name (self->source, "plua listener");
-  g_source_attach (self->source, g_main_context_get_thread_default ());
+  self->guard = plua_soup_guard_new (server, G_CALLBACK (on_slot_free), self);
+  listener_resume (self);
   return self;
 }
 
@@ -188,8 +288,9 @@ plua_soup_listener_free (PluaSoupListener *self)
 {
   if (self == NULL)
     return;
-  g_source_destroy (self->source);
-  g_source_unref (self->source);
+  listener_pause (self);
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  g_clear_pointer (&self->guard, plua_soup_guard_free);
   g_socket_close (self->socket, NULL);
   g_object_unref (self->socket);
   g_object_unref (self->server);
