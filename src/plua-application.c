@@ -362,6 +362,10 @@ plua_application_end (PluaApplication *self,
   flush_stdout (self);
   plua_runtime_debug (self->runtime, "run ended");
   g_application_release (G_APPLICATION (self));
+  /* g_application_run would otherwise drain the pending events before it
+   * returns, and a timer chain (setTimeout(f, 0)) always has one: the run
+   * would never end. */
+  g_application_quit (G_APPLICATION (self));
 }
 
 /* arg as the lua interpreter sets it: arg[0] the script, arg[1..] its

@@ -13,6 +13,9 @@ local SC = require("fibaro.scene")
 local E = { store = S, rest = R, sdk = sdk, quickApps = {} }
 local array = json.array
 
+-- Seconds between two restarts for the second one not to back off.
+local RESTART_QUIET = 10
+
 local function basename(path) return path:match("([^/]*)$") end
 local function dirname(path) return path:match("^(.*)/[^/]*$") or "." end
 local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
@@ -389,7 +392,25 @@ function E.register(qa)
       if obj then qa.protect(obj.onUIEvent, obj, did, event) end
     end)
   end
-  qa.restart = function() sdk.post(function() start(qa) end) end
+  -- A restart takes seconds on the box; here a QuickApp restarting over
+  -- and over (plugin.restart() in onInit) backs off: the first restart is
+  -- at once, each one within RESTART_QUIET seconds of the previous one
+  -- waits twice as long (0.5 s, 1 s ... up to 4 s).
+  qa.restart = function()
+    local now = os.time()
+    if qa.lastRestart and now - qa.lastRestart < RESTART_QUIET then
+      qa.restartDelay = math.min((qa.restartDelay or 0.25) * 2, 4)
+    else
+      qa.restartDelay = nil
+    end
+    qa.lastRestart = now
+    local ref
+    ref = setTimeout(function()
+      qa.timers[ref] = nil
+      sdk.post(function() start(qa) end)
+    end, (qa.restartDelay or 0) * 1000)
+    qa.timers[ref] = true
+  end
   qa.fileList = function() return E.filesOf(qa) end
   S.owners[id] = qa
   for cid, d in pairs(S.devices) do if d.parentId == id then S.owners[cid] = qa end end

@@ -20,12 +20,14 @@ local queue, qhead, qtail = {}, 1, 0
 local scheduled = false
 
 local function drain()
-  local n = 0
-  while qhead <= qtail and n < 20000 do
+  -- Only what was queued before this turn: a task that posts another (a
+  -- QuickApp fibaro.call-ing itself) waits for the next turn, so deadlines
+  -- and signals are served between them.
+  local last = qtail
+  while qhead <= last do
     local task = queue[qhead]
     queue[qhead] = nil
     qhead = qhead + 1
-    n = n + 1
     local co = coroutine.create(task)
     local ok, e = coroutine.resume(co)
     if not ok then io.stderr:write("plua fibaro: task failed: ", tostring(e), "\n") end
