@@ -8,7 +8,9 @@
  *
  * HC3 clients send HTTP Basic credentials. They are accepted as they come,
  * unless HC3_USER and HC3_PASSWORD are set (environment or .env files, as
- * os.getenv sees them): then they must match, or 401.
+ * os.getenv sees them): then they must match, or 401. With HC3_URL set too,
+ * they are the credentials of the box plua talks to (online mode), not of
+ * plua itself, and guard nothing here.
  */
 #include "config.h"
 
@@ -79,7 +81,8 @@ ensure_loaded (PluaApiHc3 *hc3)
   env = plua_dotenv_new ();
   user = plua_dotenv_get (env, "HC3_USER");
   password = plua_dotenv_get (env, "HC3_PASSWORD");
-  if (user != NULL && user[0] != '\0' && password != NULL)
+  if (user != NULL && user[0] != '\0' && password != NULL &&
+      (plua_dotenv_get (env, "HC3_URL") == NULL || plua_dotenv_get (env, "HC3_URL")[0] == '\0'))
     {
       hc3->user = g_strdup (user);
       hc3->password = g_strdup (password);

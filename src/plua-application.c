@@ -633,6 +633,10 @@ typedef struct
   gint64   api_max_body;
   gboolean fibaro;
   char    *fibaro_state;
+  gboolean offline;
+  gboolean online;
+  char    *tool;
+  gboolean init_qa;
   gboolean service;
   gboolean gapplication_service;
   gboolean remote;
@@ -646,6 +650,7 @@ options_clear (Options *o)
   g_free (o->api_host);
   g_free (o->api_token);
   g_free (o->fibaro_state);
+  g_free (o->tool);
 }
 
 static GOptionContext *
@@ -679,6 +684,14 @@ create_option_context (Options *o)
     { "state", 0, 0, G_OPTION_ARG_FILENAME, &o->fibaro_state,
       N_("With --fibaro: load the emulated HC3 from FILE (JSON) if it exists and save it there on changes and at exit"),
       N_("FILE") },
+    { "offline", 'o', 0, G_OPTION_ARG_NONE, &o->offline,
+      N_("With --fibaro: run the QuickApps offline, against the emulated HC3 only"), NULL },
+    { "online", 0, 0, G_OPTION_ARG_NONE, &o->online,
+      N_("With --fibaro: run the QuickApps online, against the HC3 named by HC3_URL"), NULL },
+    { "tool", 't', 0, G_OPTION_ARG_STRING, &o->tool,
+      N_("Run the HC3 tool NAME with the arguments that follow (plua -t help lists them)"), N_("NAME") },
+    { "init-qa", 0, 0, G_OPTION_ARG_NONE, &o->init_qa,
+      N_("Create a QuickApp project: plua --init-qa [TYPE] [DIR] (without TYPE, list the types)"), NULL },
     { "service", 0, 0, G_OPTION_ARG_NONE, &o->service,
       N_("Run as the D-Bus service io.github.plua.Plua (one per session) with the REST API"), NULL },
     { "gapplication-service", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->gapplication_service,
@@ -765,6 +778,33 @@ config_from_options (PluaApplication *self,
   config->noapi = o->noapi;
   config->fibaro = o->fibaro;
   config->fibaro_state = g_steal_pointer (&o->fibaro_state);
+  if (o->offline && o->online)
+    {
+      g_printerr (_("plua: --offline and --online cannot be used together\n"));
+      *exit_status = EXIT_USAGE;
+      return FALSE;
+    }
+  if (o->offline || o->online)
+    config->hc3_mode = g_strdup (o->offline ? "offline" : "online");
+  if (o->tool != NULL || o->init_qa)
+    {
+      if ((o->tool != NULL && o->init_qa) || config->fragments != NULL)
+        {
+          g_printerr (_("plua: -t and --init-qa run alone, without -e or each other\n"));
+          *exit_status = EXIT_USAGE;
+          return FALSE;
+        }
+      /* A tool runs no script: what follows is the tool's. */
+      config->tool = o->init_qa ? g_strdup ("init-qa") : g_steal_pointer (&o->tool);
+      config->tool_args = g_strdupv (o->remaining);
+      g_clear_pointer (&config->script, g_free);
+      g_clear_pointer (&config->script_args, g_strfreev);
+      config->script_index = 0;
+      config->interactive = o->interactive;
+      config->noapi = TRUE;
+      config->fragments = g_new0 (char *, 2);
+      config->fragments[0] = g_strdup ("require('fibaro.tools').main()");
+    }
   config->api_port_given = o->api_port != -1;
   if (config->api_port_given)
     config->api_port = o->api_port;

@@ -28,5 +28,8 @@ plua_config_free (PluaConfig *config)
   g_free (config->api_host);
   g_free (config->api_token);
   g_free (config->fibaro_state);
+  g_free (config->hc3_mode);
+  g_free (config->tool);
+  g_strfreev (config->tool_args);
   g_free (config);
 }

@@ -32,6 +32,9 @@ typedef struct
   guint64  api_max_body;   /* largest request body accepted, in bytes */
   gboolean fibaro;
   char    *fibaro_state;   /* --state FILE: the emulator's state file, or NULL */
+  char    *hc3_mode;       /* "offline" (-o) or "online" (--online), NULL: the QuickApp decides */
+  char    *tool;           /* -t NAME (or "init-qa" for --init-qa): run an HC3 tool, no script */
+  char   **tool_args;      /* the tool's arguments (NULL-terminated, may be NULL) */
 } PluaConfig;
 
 PluaConfig *plua_config_new  (void);

@@ -5,6 +5,12 @@
  * original did: os.getenv is called in loops, and re-reading three files each
  * time is wasteful.
  *
+ * The process environment wins over every file, as in every other dotenv
+ * tool: `HC3_URL=... plua qa.lua` must not be overridden by a forgotten
+ * .env. Files come next, the first one with the key wins: the QuickApp's
+ * directory (plua_dotenv_set_directory, _PY.reloadEnv(dir)), ./.env,
+ * ~/.env, then ~/.config/plua/.env.
+ *
  * The format is deliberately small: `KEY=value` per line, optional `export `
  * prefix, `#` comment lines, one pair of matching quotes stripped. There are no
  * escapes, no inline comments and no ${VAR} expansion: `A="x" # c` has the
@@ -17,12 +23,14 @@
 
 #include "plua-dotenv.h"
 
-/* Lookup order: ./.env, ~/.env, <config dir>/plua/.env. */
-enum { DOTENV_CWD, DOTENV_HOME, DOTENV_CONFIG, N_DOTENV_FILES };
+/* Lookup order after the environment: <dir>/.env, ./.env, ~/.env,
+ * <config dir>/plua/.env. */
+enum { DOTENV_DIR, DOTENV_CWD, DOTENV_HOME, DOTENV_CONFIG, N_DOTENV_FILES };
 
 struct _PluaDotenv
 {
   GHashTable *files[N_DOTENV_FILES];   /* key → value, NULL if unreadable */
+  char       *directory;               /* the QuickApp's directory, or NULL */
 };
 
 #define PLUA_DOTENV_METATABLE "plua.Dotenv"
@@ -133,6 +141,16 @@ plua_dotenv_reload (PluaDotenv *self)
   for (guint i = 0; i < N_DOTENV_FILES; i++)
     g_clear_pointer (&self->files[i], g_hash_table_unref);
 
+  if (self->directory != NULL)
+    {
+      g_autofree char *dir_path = g_build_filename (self->directory, ".env", NULL);
+      g_autofree char *here = g_get_current_dir ();
+      g_autofree char *there = g_canonicalize_filename (self->directory, here);
+
+      /* The current directory's file comes once, in its own place. */
+      if (g_strcmp0 (here, there) != 0)
+        self->files[DOTENV_DIR] = read_file (dir_path);
+    }
   self->files[DOTENV_CWD] = read_file (".env");
   self->files[DOTENV_HOME] = read_file (home_path);
   self->files[DOTENV_CONFIG] = read_file (config_path);
@@ -147,13 +165,28 @@ plua_dotenv_new (void)
   return self;
 }
 
+void
+plua_dotenv_set_directory (PluaDotenv *self,
+                           const char *directory)
+{
+  g_return_if_fail (self != NULL);
+
+  g_free (self->directory);
+  self->directory = directory != NULL && directory[0] != '\0' ? g_strdup (directory) : NULL;
+  plua_dotenv_reload (self);
+}
+
 const char *
 plua_dotenv_get (PluaDotenv *self,
                  const char *name)
 {
+  const char *env;
+
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
+  if ((env = g_getenv (name)) != NULL)
+    return env;
   for (guint i = 0; i < N_DOTENV_FILES; i++)
     {
       const char *value;
@@ -162,7 +195,7 @@ plua_dotenv_get (PluaDotenv *self,
           (value = g_hash_table_lookup (self->files[i], name)) != NULL)
         return value;
     }
-  return g_getenv (name);
+  return NULL;
 }
 
 void
@@ -172,6 +205,7 @@ plua_dotenv_free (PluaDotenv *self)
     return;
   for (guint i = 0; i < N_DOTENV_FILES; i++)
     g_clear_pointer (&self->files[i], g_hash_table_unref);
+  g_free (self->directory);
   g_free (self);
 }
 
@@ -225,13 +259,19 @@ l_getenv (lua_State *L)
   return push_result (L, g_getenv (name));
 }
 
-/* _PY.reloadEnv () */
+/* _PY.reloadEnv ([dir]): re-reads the files; with dir, <dir>/.env comes
+ * first from now on (the QuickApp's directory). */
 static int
 l_reload_env (lua_State *L)
 {
   PluaDotenv *self = upvalue_dotenv (L);
+  const char *dir = luaL_optstring (L, 1, NULL);
 
-  if (self != NULL)
+  if (self == NULL)
+    return 0;
+  if (lua_gettop (L) >= 1)
+    plua_dotenv_set_directory (self, dir);
+  else
     plua_dotenv_reload (self);
   return 0;
 }

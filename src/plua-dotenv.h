@@ -12,8 +12,10 @@ typedef struct _PluaDotenv PluaDotenv;
 PluaDotenv *plua_dotenv_new       (void);
 /* Re-reads the files (relative to the current directory at the time of the call). */
 void        plua_dotenv_reload    (PluaDotenv *self);
-/* Looks name up: first file that has the key, in the order above, then the
- * process environment. Returns NULL when not found. */
+/* Adds <directory>/.env before ./.env (NULL removes it) and reloads. */
+void        plua_dotenv_set_directory (PluaDotenv *self, const char *directory);
+/* Looks name up: the process environment first, then the first file that
+ * has the key, in the order above. Returns NULL when not found. */
 const char *plua_dotenv_get       (PluaDotenv *self, const char *name);
 void        plua_dotenv_free      (PluaDotenv *self);
 

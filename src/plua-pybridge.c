@@ -258,6 +258,19 @@ push_runtime_config (lua_State        *L,
   if (config->fibaro_state != NULL)
     set_string (L, "state", config->fibaro_state);
   set_boolean (L, "noapi", config->noapi);
+  if (config->hc3_mode != NULL)
+    set_string (L, "hc3_mode", config->hc3_mode);
+  if (config->tool != NULL)
+    {
+      set_string (L, "tool", config->tool);
+      lua_newtable (L);
+      for (guint i = 0; config->tool_args != NULL && config->tool_args[i] != NULL; i++)
+        {
+          lua_pushstring (L, config->tool_args[i]);
+          lua_rawseti (L, -2, i + 1);
+        }
+      lua_setfield (L, -2, "tool_args");
+    }
   if (config->script != NULL)
     set_string (L, "source_name", config->script);
   if (config->has_duration)

@@ -226,11 +226,13 @@ test_fallback_process_env (Fixture       *f,
   g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_PROC"), ==, "process");
   g_assert_null (plua_dotenv_get (env, "PLUA_TEST_MISSING"));
 
-  /* A .env value beats the process environment. */
-  write_file (f->cwd, ".env", "PLUA_TEST_PROC=dotenv\n");
+  /* The process environment beats every .env file (the dotenv rule). */
+  write_file (f->cwd, ".env", "PLUA_TEST_PROC=dotenv\nPLUA_TEST_ONLY_FILE=file\n");
   plua_dotenv_reload (env);
-  g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_PROC"), ==, "dotenv");
+  g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_PROC"), ==, "process");
+  g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_ONLY_FILE"), ==, "file");
   g_unsetenv ("PLUA_TEST_PROC");
+  g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_PROC"), ==, "dotenv");
 }
 
 static void

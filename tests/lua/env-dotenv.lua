@@ -13,6 +13,7 @@ write_env([[
 PLUA_TEST_KEY = "hello world"
 export PLUA_TEST_EXPORTED='exported'
 PLUA_TEST_PATH=from-dotenv
+HOME=/not/the/home
 not a pair
 ]])
 
@@ -25,14 +26,24 @@ print(os.getenv("NOPE", "dflt"))
 print(os.getenv("NOPE"))
 print(os.getenv("NOPE", 42))
 
--- A .env value beats the process environment; _PY.getenv sees only the latter.
-print(os.getenv("HOME") ~= nil, os.getenv("PLUA_TEST_PATH"))
+-- The process environment beats a .env value; _PY.getenv sees only the former.
+print(os.getenv("HOME") == _PY.getenv("HOME"), os.getenv("PLUA_TEST_PATH"))
 print(_PY.getenv("PLUA_TEST_PATH"), _PY.getenv("PLUA_TEST_PATH", "none"))
 
 -- The name must be a string (the exact message depends on how Lua names the caller).
 local ok, err = pcall(os.getenv)
 print(ok, err:match("bad argument #1 to '[%w.]*getenv' %(string expected, got no value%)") ~= nil)
 
+-- _PY.reloadEnv(dir): <dir>/.env comes before ./.env (the QuickApp's directory).
+os.execute("mkdir -p qa")
+local f = assert(io.open("qa/.env", "w"))
+f:write("PLUA_TEST_KEY=from qa dir\n")
+f:close()
+_PY.reloadEnv("qa")
+print(os.getenv("PLUA_TEST_KEY"), os.getenv("PLUA_TEST_EXPORTED"))
+os.remove("qa/.env")
+os.remove("qa")
+
 os.remove(".env")
-_PY.reloadEnv()
+_PY.reloadEnv(nil)
 print(os.getenv("PLUA_TEST_KEY", "gone"))
