@@ -175,8 +175,21 @@ test_order_cwd_first (Fixture       *f,
   g_setenv ("PLUA_TEST_KEY", "process", TRUE);
 
   env = plua_dotenv_new ();
-  g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_KEY"), ==, "cwd");
+  /* The process environment first, then the files. */
+  g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_KEY"), ==, "process");
   g_unsetenv ("PLUA_TEST_KEY");
+  g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_KEY"), ==, "cwd");
+
+  /* A directory's .env (the QuickApp's) comes before ./.env. */
+  write_file (f->home, "qa/.env", "PLUA_TEST_KEY=qa dir\n");
+  {
+    g_autofree char *qa_dir = g_build_filename (f->home, "qa", NULL);
+
+    plua_dotenv_set_directory (env, qa_dir);
+    g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_KEY"), ==, "qa dir");
+    plua_dotenv_set_directory (env, NULL);
+    g_assert_cmpstr (plua_dotenv_get (env, "PLUA_TEST_KEY"), ==, "cwd");
+  }
 }
 
 static void

@@ -329,7 +329,6 @@ function E.loadQuickApp(path, src, h)
     S.location.longitude = h.longitude or S.location.longitude
     S.updateSun()
   end
-  if h.proxy then log.warn("%s: --%%%%proxy is not supported: the QuickApp runs offline", fname) end
   local id = h.id
   if id and E.quickApps[id] then error(fname .. ": QuickApp id " .. id .. " is already used by " .. E.quickApps[id].file, 0) end
   local items, callbacks, uiView = buildUI(h.ui)
@@ -358,7 +357,7 @@ function E.loadQuickApp(path, src, h)
   if h.role then p.deviceRole = h.role end
   if h.uid then p.quickAppUuid = h.uid end
 
-  local qa = { id = id, file = path, name = name, headers = h, files = {}, timers = {} }
+  local qa = { id = id, file = path, name = name, headers = h, files = {}, timers = {}, mode = h.mode }
   for _, f in ipairs(h.files) do
     qa.files[#qa.files + 1] = { name = f.name, content = _PY.readFile(f.path),
       chunkname = "@" .. _PY.abspath(f.path), isMain = false }
@@ -500,6 +499,59 @@ function E.loadScene(path, src, h)
   return scene
 end
 
+------------------------------------------------------------------ modes
+
+-- offline, online or proxy: the command line (-o/--offline, --online) wins
+-- over --%%offline and --%%proxy; without either, online when HC3_URL names
+-- a box. --online keeps a --%%proxy QuickApp a proxy.
+local function modeOf(h, boxConfigured)
+  local rc = _PY.config and _PY.config.runtime_config or {}
+  local proxy = h.proxy ~= nil and h.proxy ~= "false"
+  if rc.hc3_mode == "offline" then return "offline" end
+  if rc.hc3_mode == "online" then return proxy and "proxy" or "online" end
+  if h.offline == true then return "offline" end
+  if proxy then return "proxy" end
+  if h.offline == false then return "online" end
+  return boxConfigured and "online" or "offline"
+end
+
+-- Stops the run at start with a message (an unusable box, a missing URL).
+local function fail(message)
+  io.stderr:write("plua: ", message, "\n")
+  os.exit(1)
+end
+
+-- Decides each QuickApp's mode; with any online, checks the box (a clear
+-- error and exit 1 when it cannot be used) and starts its event poll.
+local function setModes(list, parsed)
+  local H = require("fibaro.hc3")
+  local configured = H.configure(dirname(list[1]))
+  local online = false
+  for i in ipairs(list) do
+    local h = parsed[i].headers
+    if not h.scene then
+      h.mode = modeOf(h, configured)
+      online = online or h.mode ~= "offline"
+    end
+  end
+  if not online then return end
+  if not configured then
+    fail("online mode needs a box: set HC3_URL (and HC3_USER, HC3_PASSWORD) in the environment or a .env file")
+  end
+  local problem = H.check()
+  if problem then fail(problem) end
+  E.online = true
+  require("fibaro.online").startEvents()
+end
+
+-- The first line for a QuickApp: its mode and box (never the password).
+local function announce(qa)
+  local H = require("fibaro.hc3")
+  if qa.mode == "offline" and not H.url then return end
+  local where = qa.mode == "offline" and "offline" or (qa.mode .. " → " .. H.url)
+  log.warn("QuickApp '%s' (%d): %s", qa.name, qa.id, where)
+end
+
 ------------------------------------------------------------------ hooks
 
 function E.install()
@@ -528,13 +580,14 @@ function E.install()
       local src = _PY.readFile(f)
       parsed[i] = { src = src, headers = E.parseHeaders(src, basename(f), dirname(f)) }
     end
+    setModes(list, parsed)
     for i, f in ipairs(list) do
       local h = parsed[i].headers
       if h.scene then
         if h.state then useState(h.state) end
         E.loadScene(f, parsed[i].src, h)
       else
-        E.loadQuickApp(f, parsed[i].src, h)
+        announce(E.loadQuickApp(f, parsed[i].src, h))
       end
     end
   end

@@ -147,9 +147,15 @@ function M.newEnv(qa)
 
   ---------------------------------------------------------------- api
   local api = {}
+  local online = qa.mode == "online" or qa.mode == "proxy"
+  local O = require("fibaro.online")
   local function call(method, path, body)
     if type(path) ~= "string" then error("api." .. method:lower() .. ": path must be a string", 3) end
     if not path:match("^/api/") then path = "/api" .. (path:sub(1, 1) == "/" and "" or "/") .. path end
+    -- online: what is not the QuickApp's own is the box's
+    if online and not O.isLocal(path, body) then
+      return require("fibaro.hc3").call(method, path, body, { level = 4 })
+    end
     if body ~= nil then body = S.jsoncopy(body) end
     local data, status = R.handle(method, path, body)
     return S.jsoncopy(data), status or 200
@@ -158,6 +164,7 @@ function M.newEnv(qa)
   function api.post(path, data) return call("POST", path, data) end
   function api.put(path, data) return call("PUT", path, data) end
   function api.delete(path) return call("DELETE", path) end
+  require("fibaro.online").hc3api(api)
   env.api = api
 
   ---------------------------------------------------------------- fibaro
@@ -200,16 +207,19 @@ function M.newEnv(qa)
     return r and r.name
   end
   -- Without a filter: every device but the system ones (getIds), as the box.
-  function fibaro.getDevicesID(filter)
+  -- devices: the list to filter (online: the box's), else the store's.
+  function fibaro.getDevicesID(filter, devices)
+    devices = devices or S.devices
     if type(filter) ~= "table" or next(filter) == nil then
       local all = {}
-      for _, d in pairs(S.devices) do all[#all + 1] = d end
+      for _, d in pairs(devices) do all[#all + 1] = d end
       local ids = fibaro.getIds(all)
       table.sort(ids)
       return ids
     end
     local ids = {}
-    for id, d in pairs(S.devices) do
+    for _, d in pairs(devices) do
+      local id = d.id
       local ok = true
       for k, v in pairs(filter) do
         if k == "properties" then
@@ -653,6 +663,8 @@ function M.newEnv(qa)
     if S.devices[id] and S.devices[id].parentId == self.id then S.removeDevice(id) end
     self.childDevices[id] = nil
   end
+
+  if online then O.patch(env) end
 
   class("QuickAppChild", env)(QAB)
   local QAC = env.QuickAppChild
