@@ -231,7 +231,7 @@ def test_online():
                   p.wait("HC3 at http://127.0.0.1", 5, start=mark) and p.proc.poll() is None, p.text())
             box = Box(port)
             check("online: the box back → the poll reconnects",
-                  p.wait("event poll reconnected", 12, "err"), p.text())
+                  p.wait("event poll reconnected", 25, "err"), p.text())
             local_action(p, 5000, "later")
             check("online: calls work again", p.wait("value after: false", 5), p.text())
             box.request("PUT", "/api/globalVariables/OnlyOnBox", {"value": "after restart"})
@@ -257,7 +257,7 @@ def test_online():
               p.wait(f"HC3 at http://127.0.0.1:{port} refused user 'admin': wrong user or password", 1, "err"),
               p.text())
         # -o: offline even with a box configured
-        p = local(port, [qa], extra=["-o", "-d", "1"])
+        p = local(port, [qa], extra=["-o", "-d", "3"])
         p.proc.wait(15)
         check("online: -o runs offline", p.wait("QuickApp 'Local' (5000): offline", 1, "err")
               and p.wait("box device: 404", 1) and p.wait("api.hc3: 200 table", 1), p.text())
