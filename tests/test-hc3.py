@@ -281,7 +281,7 @@ def local_action(p, device, action):
                                  data=json.dumps({"args": []}).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=30) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
