@@ -249,6 +249,24 @@ take_upload (SoupServerMessage *msg,
   return body;
 }
 
+/* GET on a route the descriptions give only POST (devices/{id}/action/{name},
+ * plugins/callUIEvent ...): the box takes such actions by GET with query
+ * arguments too, so the emulator gets them when it takes unknown routes. */
+static gboolean
+get_on_post_route (PluaApiHc3   *hc3,
+                   const char   *method,
+                   const char   *path,
+                   const GError *error)
+{
+  g_autofree char *allowed = NULL;
+
+  if (!g_str_equal (method, "GET") ||
+      !g_error_matches (error, PLUA_ROUTE_ERROR, PLUA_ROUTE_ERROR_METHOD_NOT_ALLOWED))
+    return FALSE;
+  allowed = plua_route_table_dup_allowed (hc3->table, path);
+  return allowed != NULL && strstr (allowed, "POST") != NULL;
+}
+
 void
 plua_api_hc3_handle (PluaApiHc3        *hc3,
                      SoupServerMessage *msg,
@@ -292,7 +310,8 @@ plua_api_hc3_handle (PluaApiHc3        *hc3,
     {
       gboolean unknown_wanted;
 
-      if (!g_error_matches (error, PLUA_ROUTE_ERROR, PLUA_ROUTE_ERROR_NOT_FOUND))
+      if (!g_error_matches (error, PLUA_ROUTE_ERROR, PLUA_ROUTE_ERROR_NOT_FOUND) &&
+          !get_on_post_route (hc3, upper, escaped, error))
         {
           reply_route_error (hc3, msg, escaped, error);
           return;
@@ -304,6 +323,8 @@ plua_api_hc3_handle (PluaApiHc3        *hc3,
           reply_route_error (hc3, msg, escaped, error);
           return;
         }
+      /* handed to the hook after all: the body check below reuses error */
+      g_clear_error (&error);
     }
 
   if (!g_str_equal (upper, "GET"))

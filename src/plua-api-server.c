@@ -6,12 +6,19 @@
  * GET /web, /docs and /static/... (pages from GResource, plua-api-static.c).
  *
  * Safe by default: it listens on 127.0.0.1 and then only answers requests
- * whose Host is a loopback name (no DNS rebinding). Anywhere else an access
- * token is required (Authorization: Bearer, or X-Plua-Token when Authorization
- * carries HC3 Basic credentials) on every route but the pages and their
- * assets. State-changing requests and /ws from another browser origin are
- * refused, and no CORS header is ever sent. Bodies over the limit get 413;
- * nested JSON is refused before json-glib's recursive parser sees it.
+ * whose Host is a loopback name (no DNS rebinding). There is always an access
+ * token (configured, or random per run): the routes that run code
+ * (/plua/execute, /ws) require it everywhere, as Jupyter does, since on a
+ * shared machine every local account can reach loopback; off loopback, or
+ * when the token was configured, every route but the pages and their assets
+ * requires it. It comes as Authorization: Bearer, X-Plua-Token (when
+ * Authorization carries HC3 Basic credentials), the cookie a page load with
+ * ?token= sets (the URL plua prints), or ?token= on /ws. Requests from another
+ * site or origin (Origin, Sec-Fetch-Site, Referer) are refused on every route
+ * but the pages, whatever the method, so no <img> can switch a device; clients
+ * that send none of these headers (curl, HC3 tools) are not affected. No CORS
+ * header is ever sent. Bodies over the limit get 413; nested JSON is refused
+ * before json-glib's recursive parser sees it.
  */
 #include "config.h"
 
@@ -48,8 +55,10 @@ struct _PluaApiServer
   gulong         output_id;
 
   char          *host;           /* as given: 127.0.0.1, ::1, 0.0.0.0, ... */
-  char          *token;          /* NULL: none required */
-  gboolean       loopback_only;  /* no token: check Host against rebinding */
+  char          *token;          /* set once listening (random unless configured) */
+  char          *cookie_name;    /* plua-token-PORT: cookies do not tell ports apart */
+  gboolean       token_everywhere; /* configured, or off loopback: every route */
+  gboolean       loopback_only;  /* no token on /api: check Host against rebinding */
   guint64        max_body;
   guint          port;
   gint64         started;        /* monotonic µs */
@@ -114,6 +123,7 @@ plua_api_server_finalize (GObject *object)
   g_clear_pointer (&self->openapi, g_bytes_unref);
   g_free (self->host);
   g_free (self->token);
+  g_free (self->cookie_name);
 
   G_OBJECT_CLASS (plua_api_server_parent_class)->finalize (object);
 }
@@ -210,50 +220,109 @@ host_allowed (PluaApiServer     *self,
 }
 
 static gboolean
-authorized (PluaApiServer     *self,
-            SoupServerMessage *msg,
-            GHashTable        *query)
+is_page (const char *path)
 {
-  const char *header;
-
-  if (self->token == NULL)
-    return TRUE;
-  header = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Authorization");
-  if (header != NULL && g_ascii_strncasecmp (header, "Bearer ", 7) == 0)
-    return plua_api_secret_equal (header + 7, strlen (header + 7), self->token);
-  /* HC3 clients use Authorization for Basic credentials: the token then
-   * comes in its own header. */
-  header = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "X-Plua-Token");
-  if (header != NULL)
-    return plua_api_secret_equal (header, strlen (header), self->token);
-  /* Browsers cannot set headers on a WebSocket: /ws?token=... */
-  if (query != NULL && g_hash_table_contains (query, "token"))
-    {
-      const char *given = g_hash_table_lookup (query, "token");
-      return plua_api_secret_equal (given, strlen (given), self->token);
-    }
-  return FALSE;
+  return g_str_equal (path, "/web") || g_str_equal (path, "/docs") || g_str_has_prefix (path, "/static/");
 }
 
-/* No Origin (curl, scripts) or this server's own origin. */
+/* Routes that run code in plua's Lua state (or will, from a page). */
+static gboolean
+runs_code (const char *path)
+{
+  return g_str_equal (path, "/plua/execute") || g_str_equal (path, "/ws");
+}
+
+static gboolean
+token_equal (PluaApiServer *self,
+             const char    *given)
+{
+  return given != NULL && plua_api_secret_equal (given, strlen (given), self->token);
+}
+
+static gboolean
+cookie_has_token (PluaApiServer     *self,
+                  SoupServerMessage *msg)
+{
+  const char *header = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Cookie");
+  g_autoptr(GHashTable) cookies = NULL;
+
+  if (header == NULL)
+    return FALSE;
+  cookies = soup_header_parse_semi_param_list (header);
+  return token_equal (self, g_hash_table_lookup (cookies, self->cookie_name));
+}
+
+static gboolean
+authorized (PluaApiServer     *self,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *header;
+
+  if (self->token == NULL || !(runs_code (path) || (self->token_everywhere && !is_page (path))))
+    return TRUE;
+  header = soup_message_headers_get_one (headers, "Authorization");
+  if (header != NULL && g_ascii_strncasecmp (header, "Bearer ", 7) == 0)
+    return token_equal (self, header + 7);
+  /* HC3 clients use Authorization for Basic credentials: the token then
+   * comes in its own header. */
+  header = soup_message_headers_get_one (headers, "X-Plua-Token");
+  if (header != NULL)
+    return token_equal (self, header);
+  if (cookie_has_token (self, msg))
+    return TRUE;
+  /* Browsers cannot set headers on a WebSocket: /ws?token=... (nowhere else:
+   * a token in a URL ends up in histories and logs) */
+  return g_str_equal (path, "/ws") && query != NULL && token_equal (self, g_hash_table_lookup (query, "token"));
+}
+
+/* "http://HOST" + rest is this server's own origin (Host as the client sent it). */
+static gboolean
+is_own_origin (const char *url,
+               const char *host,
+               gboolean    prefix)
+{
+  gsize len;
+
+  if (host == NULL || g_ascii_strncasecmp (url, "http://", 7) != 0)
+    return FALSE;
+  url += 7;
+  len = strlen (host);
+  if (g_ascii_strncasecmp (url, host, len) != 0)
+    return FALSE;
+  return url[len] == '\0' || (prefix && (url[len] == '/' || url[len] == '?'));
+}
+
+/* Sent from a page of another origin: its Origin (fetch, forms), its
+ * Sec-Fetch-Site (any request from a current browser, <img> included), or
+ * its Referer (older browsers). Curl and HC3 clients send none of them. */
+static gboolean
+from_elsewhere (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *host = soup_message_headers_get_one (headers, "Host");
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+  const char *site = soup_message_headers_get_one (headers, "Sec-Fetch-Site");
+  const char *referer = soup_message_headers_get_one (headers, "Referer");
+
+  if (origin != NULL && !is_own_origin (origin, host, FALSE))
+    return TRUE;
+  /* same-site is another port of this host: another origin all the same */
+  if (site != NULL && g_ascii_strcasecmp (site, "same-origin") != 0 && g_ascii_strcasecmp (site, "none") != 0)
+    return TRUE;
+  return referer != NULL && !is_own_origin (referer, host, TRUE);
+}
+
+/* Kept for the OPTIONS preflight: no Origin, or this server's own. */
 static gboolean
 same_origin (SoupServerMessage *msg)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *origin = soup_message_headers_get_one (headers, "Origin");
-  const char *host = soup_message_headers_get_one (headers, "Host");
 
-  if (origin == NULL)
-    return TRUE;
-  if (host == NULL || !g_str_has_prefix (origin, "http://"))
-    return FALSE;
-  return g_ascii_strcasecmp (origin + strlen ("http://"), host) == 0;
-}
-
-static gboolean
-is_safe_method (const char *method)
-{
-  return method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD || method == SOUP_METHOD_OPTIONS;
+  return origin == NULL || is_own_origin (origin, soup_message_headers_get_one (headers, "Host"), FALSE);
 }
 
 /* Checks every route shares: FALSE when msg has been answered. */
@@ -261,23 +330,21 @@ static gboolean
 check_request (PluaApiServer     *self,
                SoupServerMessage *msg,
                const char        *path,
-               GHashTable        *query,
-               gboolean           state_changing)
+               GHashTable        *query)
 {
-  gboolean public = g_str_equal (path, "/web") || g_str_equal (path, "/docs") ||
-                    g_str_has_prefix (path, "/static/");
-
   if (!host_allowed (self, msg))
     {
       plua_api_reply_error (msg, SOUP_STATUS_FORBIDDEN, _("unexpected Host header"));
       return FALSE;
     }
-  if (state_changing && !same_origin (msg))
+  /* Pages may be opened from a link anywhere; nothing else may be reached
+   * from another site, whatever the method (GET /api/callAction switches). */
+  if (!is_page (path) && from_elsewhere (msg))
     {
       plua_api_reply_error (msg, SOUP_STATUS_FORBIDDEN, _("cross-origin request refused"));
       return FALSE;
     }
-  if (!public && !authorized (self, msg, query))
+  if (!authorized (self, msg, path, query))
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                     "WWW-Authenticate", "Bearer realm=\"plua\"");
@@ -285,6 +352,30 @@ check_request (PluaApiServer     *self,
                             _("missing or wrong access token (Authorization: Bearer TOKEN)"));
       return FALSE;
     }
+  return TRUE;
+}
+
+/* GET /web?token=... (the URL plua prints): the token becomes a cookie for
+ * this port, and the page is reloaded without it in the address bar. TRUE
+ * when msg was answered. */
+static gboolean
+token_login (PluaApiServer     *self,
+             SoupServerMessage *msg,
+             const char        *path,
+             GHashTable        *query)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  g_autofree char *cookie = NULL;
+
+  if (query == NULL || !g_hash_table_contains (query, "token") ||
+      !(g_str_equal (path, "/web") || g_str_equal (path, "/docs")))
+    return FALSE;
+  if (token_equal (self, g_hash_table_lookup (query, "token")))
+    {
+      cookie = g_strdup_printf ("%s=%s; Path=/; HttpOnly; SameSite=Strict", self->cookie_name, self->token);
+      soup_message_headers_append (headers, "Set-Cookie", cookie);
+    }
+  soup_server_message_set_redirect (msg, SOUP_STATUS_FOUND, path);
   return TRUE;
 }
 
@@ -397,7 +488,7 @@ reply_info (PluaApiServer     *self,
                           "\"api\":{\"host\":", config->fibaro ? "true" : "false");
   plua_api_append_json_string (json, self->host, -1);
   g_string_append_printf (json, ",\"port\":%u,\"token_required\":%s}}",
-                          self->port, self->token != NULL ? "true" : "false");
+                          self->port, self->token_everywhere ? "true" : "false");
   plua_api_reply (msg, SOUP_STATUS_OK, json);
 }
 
@@ -534,7 +625,7 @@ handle_request (SoupServer        *server,
       soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
       return;
     }
-  if (!check_request (self, msg, path, query, !is_safe_method (method)))
+  if (!check_request (self, msg, path, query) || token_login (self, msg, path, query))
     return;
 
   if (g_str_has_prefix (path, "/api/") || g_str_equal (path, "/api"))
@@ -629,7 +720,7 @@ handle_ws_check (SoupServer        *server,
                  GHashTable        *query,
                  gpointer           user_data)
 {
-  check_request (user_data, msg, path, query, TRUE);
+  check_request (user_data, msg, path, query);
 }
 
 static void
@@ -771,7 +862,8 @@ plua_api_server_new (PluaRuntime *runtime)
   self->max_body = config->api_max_body;
   if (config->api_token != NULL && config->api_token[0] != '\0')
     self->token = g_strdup (config->api_token);
-  self->loopback_only = self->token == NULL && is_default_loopback (self->host);
+  self->token_everywhere = self->token != NULL || !is_default_loopback (self->host);
+  self->loopback_only = !self->token_everywhere;
   return self;
 }
 
@@ -844,12 +936,12 @@ plua_api_server_start (PluaApiServer  *self,
     }
   self->port = plua_soup_listener_get_port (self->listener);
 
-  if (self->token == NULL && !is_default_loopback (self->host))
+  if (self->token == NULL)
     {
       self->token = random_token ();
       generated = TRUE;
     }
-  self->loopback_only = self->token == NULL && is_default_loopback (self->host);
+  self->cookie_name = g_strdup_printf ("plua-token-%u", self->port);
   self->started = g_get_monotonic_time ();
   self->calls = plua_api_calls_new (self->runtime);
   self->hc3 = plua_api_hc3_new (self->runtime, self->calls);
@@ -864,12 +956,20 @@ plua_api_server_start (PluaApiServer  *self,
   publish_port (self);
 
   url_host = strchr (self->host, ':') != NULL ? g_strdup_printf ("[%s]", self->host) : g_strdup (self->host);
-  if (generated)
+  if (generated && self->token_everywhere)
     g_printerr (_("plua: API access token: %s (send it as “Authorization: Bearer TOKEN”)\n"), self->token);
-  else if (self->token != NULL)
-    g_printerr (_("plua: the API requires the access token given with --api-token or PLUA_API_TOKEN\n"));
+  else if (generated)
+    g_printerr (_("plua: API access token: %s (needed by /plua/execute and /ws: “Authorization: Bearer TOKEN”)\n"),
+                self->token);
+  else
+    g_printerr (_("plua: the API requires the access token given with --api-token-file, --api-token or PLUA_API_TOKEN\n"));
   g_printerr (_("plua: REST API listening on http://%s:%u/\n"), url_host, self->port);
-  g_printerr (_("plua: web REPL at http://%s:%u/web\n"), url_host, self->port);
+  /* A random token rides in the URL (the page turns it into a cookie), so
+   * opening it just works; a configured one is not printed. */
+  if (generated)
+    g_printerr (_("plua: web REPL at http://%s:%u/web?token=%s\n"), url_host, self->port, self->token);
+  else
+    g_printerr (_("plua: web REPL at http://%s:%u/web\n"), url_host, self->port);
   return TRUE;
 }
 

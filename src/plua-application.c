@@ -630,6 +630,7 @@ typedef struct
   int      api_port;
   char    *api_host;
   char    *api_token;
+  char    *api_token_file;
   gint64   api_max_body;
   gboolean fibaro;
   char    *fibaro_state;
@@ -649,6 +650,7 @@ options_clear (Options *o)
   g_strfreev (o->remaining);
   g_free (o->api_host);
   g_free (o->api_token);
+  g_free (o->api_token_file);
   g_free (o->fibaro_state);
   g_free (o->tool);
 }
@@ -677,6 +679,8 @@ create_option_context (Options *o)
     { "api-token", 0, 0, G_OPTION_ARG_STRING, &o->api_token,
       N_("Access token the REST API requires (default: PLUA_API_TOKEN, or a random one when not on loopback)"),
       N_("TOKEN") },
+    { "api-token-file", 0, 0, G_OPTION_ARG_FILENAME, &o->api_token_file,
+      N_("Read the REST API's access token from FILE (its first line): unlike --api-token, not visible in ps"), N_("FILE") },
     { "api-max-body", 0, 0, G_OPTION_ARG_INT64, &o->api_max_body,
       N_("Largest request body the REST API accepts, in bytes (default 1048576)"), N_("BYTES") },
     { "fibaro", 0, 0, G_OPTION_ARG_NONE, &o->fibaro,
@@ -731,6 +735,34 @@ print_version (void)
            /* The version built against: calling libsoup here would make every run
             * load it and its 20 dependencies before it is needed (~1 ms). */
            SOUP_MAJOR_VERSION, SOUP_MINOR_VERSION, SOUP_MICRO_VERSION);
+}
+
+/* --api-token-file FILE: the token is the file's first line (surrounding
+ * white space removed); an unreadable or empty file is an error. */
+static gboolean
+read_token_file (const char  *path,
+                 char       **token)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  char *newline;
+
+  if (!g_file_get_contents (path, &contents, NULL, &error))
+    {
+      g_printerr (_("plua: --api-token-file: %s\n"), error->message);
+      return FALSE;
+    }
+  newline = strchr (contents, '\n');
+  if (newline != NULL)
+    *newline = '\0';
+  g_strstrip (contents);
+  if (contents[0] == '\0')
+    {
+      g_printerr (_("plua: --api-token-file: %s holds no token\n"), path);
+      return FALSE;
+    }
+  *token = g_steal_pointer (&contents);
+  return TRUE;
 }
 
 /* Fills self->config from the options; FALSE with *exit_status set to stop. */
@@ -810,7 +842,15 @@ config_from_options (PluaApplication *self,
     config->api_port = o->api_port;
   if (o->api_max_body != -1)
     config->api_max_body = o->api_max_body;
-  if (o->api_token != NULL)
+  if (o->api_token_file != NULL)
+    {
+      if (!read_token_file (o->api_token_file, &config->api_token))
+        {
+          *exit_status = 1;
+          return FALSE;
+        }
+    }
+  else if (o->api_token != NULL)
     config->api_token = g_steal_pointer (&o->api_token);
   else if (g_getenv ("PLUA_API_TOKEN") != NULL && g_getenv ("PLUA_API_TOKEN")[0] != '\0')
     config->api_token = g_strdup (g_getenv ("PLUA_API_TOKEN"));

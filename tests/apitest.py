@@ -37,9 +37,11 @@ def read_response(r):
 
 
 class ApiPlua:
-    """plua --api-port 0 ARGS; its stderr is collected by a thread, and the port
-    and access token it prints there are read once the web REPL line (or a
-    failure to listen) shows up. port is None when it never listened."""
+    """plua --api-port 0 ARGS; its stderr is collected by a thread, and the port,
+    the access token and the web REPL URL it prints there are read once the web
+    REPL line (or a failure to listen) shows up. port is None when it never
+    listened. The token is printed on every run (random unless configured):
+    send auth() with every request to /plua/execute and /ws."""
 
     def __init__(self, plua, args, env, host="127.0.0.1", cwd=None, wait=15):
         self.proc = subprocess.Popen([plua, "--api-port", "0", *args], stdin=subprocess.DEVNULL,
@@ -55,6 +57,14 @@ class ApiPlua:
         self.port = int(m.group(1)) if m else None
         m = re.search(r"access token: ([0-9a-f]+)", text)
         self.token = m.group(1) if m else None
+        m = re.search(r"web REPL at (\S+)", text)
+        self.web_url = m.group(1) if m else None
+
+    def auth(self, token=None):
+        """The header a client sends with the token plua printed (or the one
+        given): /plua/execute and /ws need it, on loopback too."""
+        token = token or self.token
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def _read_stderr(self):
         for line in self.proc.stderr:

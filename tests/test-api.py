@@ -14,6 +14,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -28,21 +29,23 @@ class Plua(ApiPlua):
     def __init__(self, *args, env=None, host="127.0.0.1"):
         super().__init__(PLUA, args, dict(os.environ, **(env or {})), host=host)
 
-    def request(self, method, path, body=None, headers=None, timeout=15):
+    def request(self, method, path, body=None, headers=None, timeout=15, auth=True):
+        """auth: send the printed token, as a user's client would (headers
+        given here win over it)."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers={**(self.auth() if auth else {}), **(headers or {})})
             return read_response(conn.getresponse())
         finally:
             conn.close()
 
-    def execute(self, code, timeout=None, headers=None):
+    def execute(self, code, timeout=None, headers=None, auth=True, path="/plua/execute"):
         body = {"code": code}
         if timeout is not None:
             body["timeout"] = timeout
-        status, parsed, _, _ = self.request("POST", "/plua/execute", body, headers)
+        status, parsed, _, _ = self.request("POST", path, body, headers, auth=auth)
         return status, parsed
 
 
@@ -257,22 +260,22 @@ def test_token():
             return
         check("non-loopback: a token is generated and printed on stderr", p.token is not None and
               len(p.token) >= 32, "".join(p.stderr))
-        status, body, headers, _ = p.request("GET", "/plua/status")
+        status, body, headers, _ = p.request("GET", "/plua/status", auth=False)
         check("non-loopback: no token, 401", status == 401 and "bearer" in headers.get("www-authenticate", "").lower(),
               (status, body))
         status, _, _, _ = p.request("GET", "/plua/status", headers={"Authorization": "Bearer wrong"})
         check("non-loopback: wrong token, 401", status == 401, status)
         status, body = p.execute("return 1", headers={"Authorization": f"Bearer {p.token}"})
         check("non-loopback: right token, 200", status == 200 and body["result"] == 1, (status, body))
-        status, _ = p.execute("return 1")
+        status, _ = p.execute("return 1", auth=False)
         check("non-loopback: execute without token, 401", status == 401, status)
-        status, _, _, _ = p.request("GET", "/web")
+        status, _, _, _ = p.request("GET", "/web", auth=False)
         check("non-loopback: the page needs no token", status != 401, status)
-        status, _, _, _ = p.request("GET", "/api/devices")
+        status, _, _, _ = p.request("GET", "/api/devices", auth=False)
         check("non-loopback: /api needs the token", status == 401, status)
-        status, _, _, _ = p.request("GET", "/plua/status", headers={"X-Plua-Token": p.token})
+        status, _, _, _ = p.request("GET", "/plua/status", headers={"X-Plua-Token": p.token}, auth=False)
         check("non-loopback: the token in X-Plua-Token, 200", status == 200, status)
-        status, _, _, _ = p.request("GET", "/docs")
+        status, _, _, _ = p.request("GET", "/docs", auth=False)
         check("non-loopback: the docs page needs no token", status == 200, status)
         url = f"ws://127.0.0.2:{p.port}/ws"
         check("non-loopback: /ws without token refused", ws_refused(url), url)
@@ -281,13 +284,105 @@ def test_token():
         p.stop()
     p = Plua(env={"PLUA_API_TOKEN": "s3cret-token"})
     try:
-        status, _, _, _ = p.request("GET", "/plua/status")
+        status, _, _, _ = p.request("GET", "/plua/status", auth=False)
         check("PLUA_API_TOKEN: required on loopback too", status == 401, status)
         status, _, _, _ = p.request("GET", "/plua/status", headers={"Authorization": "Bearer s3cret-token"})
         check("PLUA_API_TOKEN: accepted", status == 200, status)
         check("PLUA_API_TOKEN: not printed", "s3cret-token" not in "".join(p.stderr), p.stderr)
     finally:
         p.stop()
+
+
+def test_code_token(p):
+    """Jupyter-style: the routes that run code need the printed token on loopback too."""
+    check("loopback: a token is printed, and the web REPL URL carries it",
+          p.token is not None and len(p.token) >= 32 and p.web_url == f"http://127.0.0.1:{p.port}/web?token={p.token}",
+          "".join(p.stderr))
+    status, body = p.execute("return 1", auth=False)
+    check("loopback: /plua/execute without the token, 401", status == 401, (status, body))
+    status, body = p.execute("return 1", headers={"Authorization": "Bearer wrong"})
+    check("loopback: /plua/execute with a wrong token, 401", status == 401, (status, body))
+    status, body = p.execute("return 1", headers={"X-Plua-Token": p.token}, auth=False)
+    check("loopback: the token in X-Plua-Token", status == 200 and body["result"] == 1, (status, body))
+    status, body = p.execute("return 1", auth=False, path="/plua/execute?token=" + p.token)
+    check("loopback: ?token= is not taken on /plua/execute (only /ws and page loads)", status == 401, status)
+    status, _, _, _ = p.request("GET", "/plua/status", auth=False)
+    check("loopback: the other routes keep today's rules (no token)", status == 200, status)
+    status, _, _, _ = p.request("GET", "/api/devices", auth=False)
+    check("loopback: /api keeps today's rules (no token)", status != 401, status)
+    status, _, headers, _ = p.request("GET", f"/web?token={p.token}", auth=False)
+    cookie = headers.get("set-cookie", "")
+    check("opening the printed URL sets the token as a cookie and drops it from the address bar",
+          status == 302 and headers.get("location", "").endswith(f":{p.port}/web") and cookie.startswith(f"plua-token-{p.port}={p.token}")
+          and "HttpOnly" in cookie and "SameSite=Strict" in cookie, (status, headers))
+    jar = cookie.split(";")[0]
+    status, body = p.execute("return 'cookie'", headers={"Cookie": jar}, auth=False)
+    check("the cookie authorizes /plua/execute", status == 200 and body["result"] == "cookie", (status, body))
+    status, _, headers, _ = p.request("GET", "/web?token=wrong", auth=False)
+    check("a wrong ?token= sets no cookie", status == 302 and "set-cookie" not in headers, headers)
+    status, _, _, _ = p.request("GET", "/web", auth=False)
+    check("the page itself needs no token", status == 200, status)
+    url = f"ws://127.0.0.1:{p.port}/ws"
+    check("/ws: the cookie is accepted", not ws_refused(url, cookie=jar), url)
+    check("/ws: another port's cookie is not", ws_refused(url, cookie=f"plua-token-1={p.token}"), url)
+
+
+def test_csrf(p):
+    """No web page can change state through plua, whatever the method."""
+    p.execute("csrf_calls = 0 _PY.fibaro_api_unknown_routes = true "
+              "_PY.fibaro_api_hook = function() csrf_calls = csrf_calls + 1 return {}, 202 end")
+    foreign = [{"Origin": "http://evil.example"}, {"Origin": "null"},
+               {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+               {"Referer": "http://evil.example/page"},
+               {"Referer": f"http://127.0.0.1:{p.port}.evil.example/"}]
+    routes = ["/api/callAction?deviceID=5&name=turnOn", "/api/plugins/callUIEvent?deviceID=5&elementName=b",
+              "/api/scenes/10/execute", "/api/devices/5/action/turnOn"]
+    refused = []
+    for route in routes:
+        for method in ("GET", "HEAD", "POST"):
+            for h in foreign:
+                status, _, _, _ = p.request(method, route, "{}" if method == "POST" else None, headers=h)
+                if status != 403:
+                    refused.append((method, route, h, status))
+    check("cross-site requests refused on state-changing routes whatever the method", not refused, refused)
+    status, body = p.execute("return csrf_calls")
+    check("...and none of them reached the emulator", body["result"] == 0, body)
+    status, _, _, _ = p.request("GET", routes[0])
+    check("an HC3 client sending no Origin/Referer/Sec-Fetch-Site still works", status == 202, status)
+    status, _, _, _ = p.request("GET", routes[0], headers={"Sec-Fetch-Site": "same-origin",
+                                                          "Referer": f"http://127.0.0.1:{p.port}/docs"})
+    check("a same-origin page (Sec-Fetch-Site, Referer) is allowed", status == 202, status)
+    status, _, _, _ = p.request("GET", "/web", headers={"Sec-Fetch-Site": "cross-site"}, auth=False)
+    check("the page may be opened from a link elsewhere", status == 200, status)
+    status, _, _, _ = p.request("GET", "/api/devices/5/action/turnOn?arg1=1")
+    check("GET on a device action reaches the emulator (not 405)", status == 202, status)
+    before = len(p.stderr)
+    status, body, _, _ = p.request("POST", "/api/no/such/route", "{bad json")
+    check("unknown /api route with bad JSON: 400 naming the JSON error",
+          status == 400 and "invalid JSON body" in body.get("error", ""), (status, body))
+    time.sleep(0.1)
+    check("...and no GError warning", not any("GError" in line for line in p.stderr[before:]), p.stderr[before:])
+    p.execute("_PY.fibaro_api_unknown_routes = nil")
+
+
+def test_token_file(tmp):
+    path = os.path.join(tmp, "token")
+    with open(path, "w") as f:
+        f.write("  from-a-file  \nsecond line ignored\n")
+    p = Plua("--api-token-file", path)
+    try:
+        status, _, _, _ = p.request("GET", "/plua/status", headers={"Authorization": "Bearer from-a-file"})
+        check("--api-token-file: the token is the file's first line", status == 200, status)
+        status, _, _, _ = p.request("GET", "/plua/status", auth=False)
+        check("--api-token-file: required on every route", status == 401, status)
+        check("--api-token-file: not printed", "from-a-file" not in "".join(p.stderr), p.stderr)
+    finally:
+        p.stop()
+    open(path, "w").close()
+    r = subprocess.run([PLUA, "--api-token-file", path, "-e", "print(1)"], capture_output=True, text=True,
+                       timeout=20, stdin=subprocess.DEVNULL)
+    check("--api-token-file: an empty file is an error", r.returncode == 1 and "holds no token" in r.stderr,
+          (r.returncode, r.stderr))
 
 
 def free_port():
@@ -354,7 +449,7 @@ def test_lifetime():
           (p.returncode, p.stderr))
 
 
-def ws_refused(url, origin=None):
+def ws_refused(url, origin=None, cookie=None):
     """True when the server refuses the WebSocket handshake (checked over
     plain HTTP: a refused handshake leaves the connection open)."""
     m = re.match(r"ws://([^:/]+):(\d+)(/.*)", url)
@@ -363,6 +458,8 @@ def ws_refused(url, origin=None):
                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
     if origin:
         headers["Origin"] = origin
+    if cookie:
+        headers["Cookie"] = cookie
     try:
         conn.request("GET", m.group(3), headers=headers)
         status = conn.getresponse().status
@@ -379,7 +476,7 @@ def test_ws():
         return
     p = Plua("-e", "n = 0 setInterval(function() n = n + 1 print('tick ' .. n) end, 100)")
     try:
-        url = f"ws://127.0.0.1:{p.port}/ws"
+        url = f"ws://127.0.0.1:{p.port}/ws?token={p.token}"
 
         async def receive():
             async with websockets.connect(url, open_timeout=5) as ws:
@@ -396,6 +493,7 @@ def test_ws():
         check("/ws receives what web requests print", web_line is not None, web_line)
         check("/ws from another origin refused", ws_refused(url, origin="http://evil.example"), url)
         check("/ws from the same origin accepted", not ws_refused(url, origin=f"http://127.0.0.1:{p.port}"), url)
+        check("/ws without the token refused on loopback too", ws_refused(url.split("?")[0]), url)
     finally:
         p.stop()
 
@@ -415,11 +513,15 @@ def main():
         test_timeout(p)
         test_fibaro_hook(p)
         test_origin_and_host(p)
+        test_code_token(p)
+        test_csrf(p)
     finally:
         rc = p.stop()
         check("SIGTERM ends a run with the server cleanly", rc == 0, (rc, "".join(p.stderr)))
     test_body_limit()
     test_token()
+    with tempfile.TemporaryDirectory(prefix="plua-api-") as tmp:
+        test_token_file(tmp)
     test_port_in_use()
     test_lifetime()
     test_ws()

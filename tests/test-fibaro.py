@@ -43,12 +43,16 @@ class Plua:
         self.err = []
         self.lock = threading.Lock()
         self.port = None
+        self.token = None   # printed on stderr: /ws needs it (?token=, as a page's URL)
         got_port = threading.Event()
 
         def read_err():
             for raw in self.proc.stderr:
                 line = raw.decode("utf-8", "replace")
                 self.err.append(line)
+                m = re.search(r"access token: ([0-9a-f]+)", line)
+                if m:
+                    self.token = m.group(1)
                 m = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", line)
                 if m:
                     self.port = int(m.group(1))
@@ -135,7 +139,7 @@ def view_update_over_ws(p):
     import websockets
 
     async def run():
-        async with websockets.connect(f"ws://127.0.0.1:{p.port}/ws") as ws:
+        async with websockets.connect(f"ws://127.0.0.1:{p.port}/ws?token={p.token}") as ws:
             p.request("POST", "/api/devices/5010/action/label", {"args": ["hello <b>"]})
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:

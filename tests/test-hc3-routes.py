@@ -77,7 +77,7 @@ class Plua(ApiPlua):
 
     def execute(self, code):
         status, body, _, _ = self.request("POST", "/plua/execute", json.dumps({"code": code}),
-                                          {"Content-Type": "application/json"})
+                                          {"Content-Type": "application/json", **self.auth()})
         return status, body
 
     def stop(self):

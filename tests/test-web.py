@@ -49,16 +49,21 @@ def main():
     proc = subprocess.Popen([PLUA, "--api-port", "0", "-e", "web_test = true", "-e", hook], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = None
+    web_url = None
     ready = threading.Event()
     lines = []
 
     def read():
-        nonlocal url
+        nonlocal url, web_url
         for line in proc.stderr:
             lines.append(line)
             m = re.search(r"listening on (http://[^/]+)/", line)
             if m:
                 url = m.group(1)
+            # the URL a user opens: it carries the run's token into the page
+            m = re.search(r"web REPL at (\S+)", line)
+            if m:
+                web_url = m.group(1)
                 ready.set()
         ready.set()
     threading.Thread(target=read, daemon=True).start()
@@ -67,7 +72,7 @@ def main():
         if url is None:
             print("not ok - plua API server starts: " + "".join(lines))
             return 1
-        env = dict(os.environ, PLUA_URL=url, CHROMIUM=chromium, SCREENSHOT_DIR=BUILD,
+        env = dict(os.environ, PLUA_URL=url, PLUA_WEB_URL=web_url or url + "/web", CHROMIUM=chromium, SCREENSHOT_DIR=BUILD,
                    NODE_PATH=os.path.join(NODE_DIR, "node_modules"))
         # ASan options of the test environment are not for Chromium.
         env.pop("ASAN_OPTIONS", None)

@@ -94,6 +94,9 @@ PIDS+=("$SERVER_PID"); SERVER_PID=
 pport=$(free_port)
 start_server "$pport" /plua/status "$PLUA" --api-port "$pport" -e "$HOOK"
 PIDS+=("$SERVER_PID"); SERVER_PID=
+# /plua/execute needs the run's token, printed on stderr as for a user.
+TOKEN=$(grep -o 'access token: [0-9a-f]*' "$OUT/api-stderr.log" | tail -1 | cut -d' ' -f3)
+echo "wrk.headers[\"Authorization\"] = \"Bearer $TOKEN\"" >>"$OUT/api-post.lua"
 P=http://127.0.0.1:$pport
 # Warm-up, one second each.
 for url in "http://127.0.0.1:$cport/" "$P/plua/status" "$P/api/devices" "$P/api/rooms"; do

@@ -29,10 +29,12 @@ async function runCode(page, code) {
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-    await page.goto(base + '/web');
+    // The URL plua printed: its token becomes a cookie, and leaves the address bar.
+    await page.goto(process.env.PLUA_WEB_URL);
     check('page loads with its title', (await page.title()) === 'plua web REPL', await page.title());
+    check('the token left the address bar', page.url() === base + '/web', page.url());
 
-    check('no token asked for on loopback', !(await page.isVisible('#token-form')));
+    check('opening the printed URL: no token asked for', !(await page.isVisible('#token-form')));
     await page.waitForSelector('#connection.online', { timeout: 10000 });
     check('live output connected over /ws', true);
 
