@@ -723,11 +723,118 @@ handle_ws_check (SoupServer        *server,
   check_request (user_data, msg, path, query);
 }
 
+/* What a page that stops reading may hold up, per page: beyond, the
+ * oldest lines go and the page is told how many (libsoup 3.2 queues
+ * without limit, and has no way to ask how much it holds). */
+#define WS_BACKLOG_MAX (1024 * 1024)
+
+/* Lines waiting for one page while its socket cannot take more. */
+typedef struct
+{
+  SoupWebsocketConnection *conn;     /* not a reference: the backlog is its data */
+  GQueue                   pending;  /* char *, JSON texts */
+  gsize                    bytes;
+  guint                    dropped;
+  GSource                 *ready;    /* the socket is writable again */
+} WsBacklog;
+
+static void
+ws_backlog_free (gpointer data)
+{
+  WsBacklog *backlog = data;
+
+  if (backlog->ready != NULL)
+    {
+      g_source_destroy (backlog->ready);
+      g_source_unref (backlog->ready);
+    }
+  g_queue_clear_full (&backlog->pending, g_free);
+  g_free (backlog);
+}
+
+static GPollableOutputStream *
+ws_output (SoupWebsocketConnection *conn)
+{
+  return G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (soup_websocket_connection_get_io_stream (conn)));
+}
+
+/* Hands libsoup what the socket can take now; TRUE while some is left. */
+static gboolean
+ws_flush (WsBacklog *backlog)
+{
+  GPollableOutputStream *output = ws_output (backlog->conn);
+
+  if (backlog->dropped > 0 && g_pollable_output_stream_is_writable (output))
+    {
+      g_autofree char *note = g_strdup_printf (_("[plua: %u lines dropped: this page was not reading]"),
+                                               backlog->dropped);
+      GString *json = g_string_new ("{\"type\":\"output\",\"text\":");
+
+      plua_api_append_json_string (json, note, -1);
+      g_string_append_c (json, '}');
+      soup_websocket_connection_send_text (backlog->conn, json->str);
+      g_string_free (json, TRUE);
+      backlog->dropped = 0;
+    }
+  while (!g_queue_is_empty (&backlog->pending) && g_pollable_output_stream_is_writable (output))
+    {
+      g_autofree char *text = g_queue_pop_head (&backlog->pending);
+
+      backlog->bytes -= strlen (text);
+      soup_websocket_connection_send_text (backlog->conn, text);
+    }
+  return !g_queue_is_empty (&backlog->pending) || backlog->dropped > 0;
+}
+
+static gboolean
+on_ws_writable (GObject  *stream,
+                gpointer  data)
+{
+  WsBacklog *backlog = data;
+
+  if (soup_websocket_connection_get_state (backlog->conn) == SOUP_WEBSOCKET_STATE_OPEN && ws_flush (backlog))
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&backlog->ready, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+/* Sends json to one page now, or keeps it (bounded) until the page reads. */
+static void
+ws_send (SoupWebsocketConnection *conn,
+         const char              *json)
+{
+  WsBacklog *backlog = g_object_get_data (G_OBJECT (conn), "plua-ws-backlog");
+
+  if (g_queue_is_empty (&backlog->pending) && backlog->dropped == 0 &&
+      g_pollable_output_stream_is_writable (ws_output (conn)))
+    {
+      soup_websocket_connection_send_text (conn, json);
+      return;
+    }
+  g_queue_push_tail (&backlog->pending, g_strdup (json));
+  backlog->bytes += strlen (json);
+  while (backlog->bytes > WS_BACKLOG_MAX && backlog->pending.length > 1)
+    {
+      g_autofree char *old = g_queue_pop_head (&backlog->pending);
+
+      backlog->bytes -= strlen (old);
+      backlog->dropped++;
+    }
+  if (backlog->ready == NULL)
+    {
+      backlog->ready = g_pollable_output_stream_create_source (ws_output (conn), NULL);
+      g_source_set_callback (backlog->ready, G_SOURCE_FUNC (on_ws_writable), backlog, NULL);
+      g_source_set_static_name (backlog->ready, "plua /ws backlog");
+      g_source_attach (backlog->ready, NULL);
+    }
+}
+
 static void
 on_ws_closed (SoupWebsocketConnection *conn,
               PluaApiServer           *self)
 {
   g_signal_handlers_disconnect_by_data (conn, self);
+  g_object_set_data (G_OBJECT (conn), "plua-ws-backlog", NULL);
   if (g_ptr_array_remove_fast (self->websockets, conn))
     g_object_unref (conn);
 }
@@ -745,6 +852,13 @@ handle_ws (SoupServer              *server,
   soup_websocket_connection_set_max_incoming_payload_size (conn, 64 * 1024);
   soup_websocket_connection_set_keepalive_interval (conn, 30);
   g_signal_connect (conn, "closed", G_CALLBACK (on_ws_closed), self);
+  {
+    WsBacklog *backlog = g_new0 (WsBacklog, 1);
+
+    backlog->conn = conn;
+    g_queue_init (&backlog->pending);
+    g_object_set_data_full (G_OBJECT (conn), "plua-ws-backlog", backlog, ws_backlog_free);
+  }
   g_ptr_array_add (self->websockets, g_object_ref (conn));
 }
 
@@ -758,7 +872,7 @@ broadcast (PluaApiServer *self,
       SoupWebsocketConnection *conn = g_ptr_array_index (self->websockets, i);
 
       if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_send_text (conn, json);
+        ws_send (conn, json);
     }
 }
 
