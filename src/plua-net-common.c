@@ -143,6 +143,64 @@ plua_net_is_token (const char *s,
 }
 
 void
+plua_net_spawn_table (PluaRuntime *runtime,
+                      lua_State   *L,
+                      int          table,
+                      const char  *event,
+                      int          nargs)
+{
+  int args = lua_gettop (L) - nargs + 1;
+  int fns;
+
+  table = lua_absindex (L, table);
+  if (!lua_istable (L, table))
+    {
+      lua_settop (L, args - 1);
+      return;
+    }
+  lua_getfield (L, table, event);
+  fns = lua_gettop (L);
+
+  if (lua_isfunction (L, fns))
+    {
+      lua_pushvalue (L, fns);
+      for (int i = 0; i < nargs; i++)
+        lua_pushvalue (L, args + i);
+      plua_runtime_spawn (runtime, L, nargs, PLUA_SPAWN_DEFAULT, NULL, NULL);
+    }
+  else if (lua_istable (L, fns))
+    {
+      /* The length is read again each turn: a listener may add another. */
+      for (lua_Integer n = 1; n <= (lua_Integer) lua_rawlen (L, fns); n++)
+        {
+          lua_rawgeti (L, fns, n);
+          if (!lua_isfunction (L, -1))
+            {
+              lua_pop (L, 1);
+              continue;
+            }
+          for (int i = 0; i < nargs; i++)
+            lua_pushvalue (L, args + i);
+          plua_runtime_spawn (runtime, L, nargs, PLUA_SPAWN_DEFAULT, NULL, NULL);
+        }
+    }
+  lua_settop (L, args - 1);
+}
+
+void
+plua_net_spawn_listeners (PluaRuntime *runtime,
+                          lua_State   *L,
+                          int          table_ref,
+                          const char  *event,
+                          int          nargs)
+{
+  lua_rawgeti (L, LUA_REGISTRYINDEX, table_ref);
+  lua_insert (L, -nargs - 1);
+  plua_net_spawn_table (runtime, L, -nargs - 1, event, nargs);
+  lua_pop (L, 1);
+}
+
+void
 plua_net_push_bytes (lua_State *L,
                      GBytes    *bytes)
 {

@@ -58,6 +58,22 @@ void        plua_net_release            (lua_State      *L,
 gboolean    plua_net_is_token           (const char     *s,
                                          size_t          len);
 
+/* Spawns every listener of `event` in the table at index `table` (t[event]
+ * is a function or an array of functions) with the nargs values on top of
+ * L's stack, which it pops. Each listener runs in its own coroutine: an error
+ * in one is reported and the others still run. The second form takes the
+ * table's registry reference. */
+void        plua_net_spawn_table        (PluaRuntime        *runtime,
+                                         lua_State          *L,
+                                         int                 table,
+                                         const char         *event,
+                                         int                 nargs);
+void        plua_net_spawn_listeners    (PluaRuntime        *runtime,
+                                         lua_State          *L,
+                                         int                 table_ref,
+                                         const char         *event,
+                                         int                 nargs);
+
 /* Pushes the bytes as a Lua string ("" for NULL). */
 void        plua_net_push_bytes         (lua_State          *L,
                                          GBytes             *bytes);

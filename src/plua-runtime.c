@@ -18,6 +18,7 @@
 #include "plua-dotenv.h"
 #include "plua-hooks.h"
 #include "plua-json.h"
+#include "plua-mqtt-module.h"
 #include "plua-net.h"
 #include "plua-pybridge.h"
 #include "plua-runtime.h"
@@ -247,6 +248,7 @@ static const lua_CFunction modules[] = {
   plua_net_tcp_open,
   plua_net_udp_open,
   plua_soup_module_open,
+  plua_mqtt_module_open,
   plua_net_sync_open,
 };
 

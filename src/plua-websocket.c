@@ -108,69 +108,6 @@ state_name (SoupWebsocketState state)
     }
 }
 
-/* Spawns every listener of `event` in the table at index `table` (a function,
- * or an array of functions) with the nargs values on top of L's stack, which
- * it pops. Each listener runs in its own coroutine: an error in one is
- * reported and the others still run. */
-static void
-spawn_table (PluaRuntime *runtime,
-             lua_State   *L,
-             int          table,
-             const char  *event,
-             int          nargs)
-{
-  int args = lua_gettop (L) - nargs + 1;
-  int fns;
-
-  table = lua_absindex (L, table);
-  if (!lua_istable (L, table))
-    {
-      lua_settop (L, args - 1);
-      return;
-    }
-  lua_getfield (L, table, event);
-  fns = lua_gettop (L);
-
-  if (lua_isfunction (L, fns))
-    {
-      lua_pushvalue (L, fns);
-      for (int i = 0; i < nargs; i++)
-        lua_pushvalue (L, args + i);
-      plua_runtime_spawn (runtime, L, nargs, PLUA_SPAWN_DEFAULT, NULL, NULL);
-    }
-  else if (lua_istable (L, fns))
-    {
-      /* The length is read again each turn: a listener may add another. */
-      for (lua_Integer n = 1; n <= (lua_Integer) lua_rawlen (L, fns); n++)
-        {
-          lua_rawgeti (L, fns, n);
-          if (!lua_isfunction (L, -1))
-            {
-              lua_pop (L, 1);
-              continue;
-            }
-          for (int i = 0; i < nargs; i++)
-            lua_pushvalue (L, args + i);
-          plua_runtime_spawn (runtime, L, nargs, PLUA_SPAWN_DEFAULT, NULL, NULL);
-        }
-    }
-  lua_settop (L, args - 1);
-}
-
-/* The same with the table held at registry reference table_ref. */
-static void
-spawn_listeners (PluaRuntime *runtime,
-                 lua_State   *L,
-                 int          table_ref,
-                 const char  *event,
-                 int          nargs)
-{
-  lua_rawgeti (L, LUA_REGISTRYINDEX, table_ref);
-  lua_insert (L, -nargs - 1);
-  spawn_table (runtime, L, -nargs - 1, event, nargs);
-  lua_pop (L, 1);
-}
-
 /* An event handler's end: runs the listeners with the nargs values on top
  * of L, drops the anchor of the object below them and ends the dispatch. */
 static void
@@ -180,7 +117,7 @@ dispatch_listeners (PluaRuntime *runtime,
                     const char  *event,
                     int          nargs)
 {
-  spawn_listeners (runtime, L, table_ref, event, nargs);
+  plua_net_spawn_listeners (runtime, L, table_ref, event, nargs);
   lua_pop (L, 1);
   plua_runtime_dispatched (runtime);
 }
@@ -334,7 +271,7 @@ on_client_closed (SoupWebsocketConnection *ws,
    * again; the listeners' reference is ours until they ran. */
   c->listeners_ref = LUA_NOREF;
   client_finish (c);
-  spawn_listeners (c->runtime, L, listeners_ref, "disconnected", 2);
+  plua_net_spawn_listeners (c->runtime, L, listeners_ref, "disconnected", 2);
   luaL_unref (L, LUA_REGISTRYINDEX, listeners_ref);
   lua_pop (L, 1);
   plua_runtime_dispatched (c->runtime);
@@ -358,12 +295,12 @@ client_connect_failed (WsClient   *c,
     {
       lua_pushinteger (L, SOUP_WEBSOCKET_CLOSE_NORMAL);
       lua_pushstring (L, "");
-      spawn_listeners (c->runtime, L, listeners_ref, "disconnected", 2);
+      plua_net_spawn_listeners (c->runtime, L, listeners_ref, "disconnected", 2);
     }
   else
     {
       lua_pushstring (L, message);
-      spawn_listeners (c->runtime, L, listeners_ref, "error", 1);
+      plua_net_spawn_listeners (c->runtime, L, listeners_ref, "error", 1);
     }
   luaL_unref (L, LUA_REGISTRYINDEX, listeners_ref);
   lua_pop (L, 1);
@@ -809,7 +746,7 @@ on_peer_closed (SoupWebsocketConnection *ws,
   g_hash_table_remove (s->peers, &id);   /* frees p; getClients() no longer lists it */
   server_maybe_done (s);                 /* may drop callbacks_ref: the table is on the stack */
   lua_pushinteger (L, id);
-  spawn_table (s->runtime, L, -2, "disconnected", 1);
+  plua_net_spawn_table (s->runtime, L, -2, "disconnected", 1);
   lua_pop (L, 2);
   plua_runtime_dispatched (s->runtime);
 }

@@ -5,15 +5,17 @@
 set -eu
 
 packages="meson ninja-build pkg-config gcc libc6-dev gettext
-  liblua5.4-dev lua5.4 libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev libreadline-dev"
+  liblua5.4-dev lua5.4 libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev libreadline-dev
+  libmosquitto-dev"
 if [ "${1:-}" = "--tests" ]; then
   # python3 drives the script/REPL/CLI tests; the Lua C modules prove Debian's
   # modules load; lua-luv and hyperfine are for tests/bench; chromium and npm
   # (playwright-core) for the web REPL browser test; dbus (a private bus for
-  # the D-Bus service test), desktop-file-utils and appstream validate data/.
+  # the D-Bus service test), desktop-file-utils and appstream validate data/;
+  # mosquitto (the broker) and mosquitto-clients for the MQTT tests and bench.
   packages="$packages python3 lua-filesystem lua-lpeg lua-cjson lua-luv hyperfine time
     socat curl openssl python3-websockets wrk nodejs npm chromium groff-base man-db bash
-    dbus desktop-file-utils appstream"
+    dbus desktop-file-utils appstream mosquitto mosquitto-clients"
 fi
 
 missing=""
