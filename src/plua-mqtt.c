@@ -63,6 +63,7 @@
 #define MAX_QUEUED_MESSAGES 60000
 /* Reads per dispatch while the socket has bytes: fairness with the rest. */
 #define MAX_READS_PER_DISPATCH 1000
+#define DISCONNECT_GRACE_MS 2000
 
 typedef enum
 {
@@ -197,6 +198,7 @@ sigpipe_restore (SigpipeGuard *g)
 static void mqtt_watch_socket   (Mqtt *m);
 static void mqtt_unwatch_socket (Mqtt *m);
 static void mqtt_update_hold    (Mqtt *m);
+static void abandon_socket      (Mqtt *m);
 
 static Mqtt *
 mqtt_ref (Mqtt *m)
@@ -389,6 +391,8 @@ describe_error (Mqtt *m,
 {
   if (rc == MOSQ_ERR_ERRNO)
     return g_strdup (g_strerror (errno));
+  if (rc == MOSQ_ERR_EAI)
+    return g_strdup_printf ("cannot resolve host '%s'", m->host);
   if (rc == MOSQ_ERR_TLS && m->last_log_error != NULL)
     return g_strdup_printf ("%s (%s)", mosquitto_strerror (rc), m->last_log_error);
   return g_strdup (mosquitto_strerror (rc));
@@ -645,6 +649,7 @@ source_dispatch (GSource     *source,
   GIOCondition got = g_source_query_unix_fd (source, s->tag);
   int fd = mosquitto_socket (m->mosq);
   SigpipeGuard guard;
+  int rc = MOSQ_ERR_SUCCESS;
 
   sigpipe_block (&guard);
   if (got & (G_IO_IN | G_IO_ERR | G_IO_HUP))
@@ -652,11 +657,18 @@ source_dispatch (GSource     *source,
       int reads = 0;
 
       do
-        mosquitto_loop_read (m->mosq, 1);
-      while (m->source == source && ++reads < MAX_READS_PER_DISPATCH && socket_has_input (fd));
+        rc = mosquitto_loop_read (m->mosq, 1);
+      while (rc == MOSQ_ERR_SUCCESS && m->source == source &&
+             ++reads < MAX_READS_PER_DISPATCH && socket_has_input (fd));
     }
-  if (m->source == source && (got & G_IO_OUT))
-    mosquitto_loop_write (m->mosq, 1);
+  if (rc == MOSQ_ERR_SUCCESS && m->source == source && (got & G_IO_OUT))
+    rc = mosquitto_loop_write (m->mosq, 1);
+  /* A failed TLS handshake returns without on_disconnect. */
+  if (rc != MOSQ_ERR_SUCCESS && m->source == source)
+    {
+      abandon_socket (m);
+      on_disconnect (m->mosq, m, rc, NULL);
+    }
   if (m->source == source && g_source_get_ready_time (source) <= g_source_get_time (source))
     {
       mosquitto_loop_misc (m->mosq);
@@ -932,6 +944,7 @@ l_client (lua_State *L)
 
   luaL_checktype (L, 1, LUA_TTABLE);
   luaL_checktype (L, 2, LUA_TTABLE);
+  lua_settop (L, 2);
   client_id = opt_string (L, 1, "clientId");
 
   box = lua_newuserdatauv (L, sizeof (MqttBox), 1);
@@ -974,6 +987,7 @@ l_client (lua_State *L)
 
   lua_pushvalue (L, 2);
   m->listeners_ref = luaL_ref (L, LUA_REGISTRYINDEX);
+  lua_pushvalue (L, 3);   /* the userdata, under what the options left */
   return 1;
 }
 
@@ -1146,8 +1160,7 @@ l_publish (lua_State *L)
   if (m->queued_bytes + len > m->max_queued_bytes || g_hash_table_size (m->queued) >= MAX_QUEUED_MESSAGES)
     {
       lua_pushnil (L);
-      lua_pushfstring (L, "send queue full (%d messages, %I bytes waiting): let the loop run",
-                       (int) g_hash_table_size (m->queued), (lua_Integer) m->queued_bytes);
+      lua_pushliteral (L, "send queue full: messages are published faster than the broker takes them");
       return 2;
     }
   m->publish_mid = 0;
@@ -1168,6 +1181,18 @@ l_publish (lua_State *L)
   rc = push_result (L, m, rc, m->publish_mid);
   m->publish_mid = -1;
   return rc;
+}
+
+static gboolean
+on_disconnect_timeout (gpointer user_data)
+{
+  Mqtt *m = user_data;
+
+  m->timeout_id = 0;
+  abandon_socket (m);
+  m->state = MQTT_CLOSED;
+  queue_event (m, EV_CLOSED, 0)->message = g_strdup ("disconnected (the broker took nothing more)");
+  return G_SOURCE_REMOVE;
 }
 
 /* conn:disconnect(): "closed" follows. */
@@ -1193,10 +1218,13 @@ l_disconnect (lua_State *L)
       break;
     case MQTT_CONNECTED:
       m->state = MQTT_DISCONNECTING;
-      /* Writes DISCONNECT (on_disconnect then runs) or queues it. */
+      /* Writes DISCONNECT (on_disconnect then runs) or queues it behind what
+       * waits: a peer that reads nothing gets DISCONNECT_GRACE_MS. */
       sigpipe_block (&guard);
       mosquitto_disconnect (m->mosq);
       sigpipe_restore (&guard);
+      if (m->state == MQTT_DISCONNECTING)
+        m->timeout_id = g_timeout_add (DISCONNECT_GRACE_MS, on_disconnect_timeout, m);
       break;
     }
   return 0;

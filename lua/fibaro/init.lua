@@ -290,8 +290,14 @@ local function fqa(qa)
 end
 
 -- Runs the QuickApp's files in a fresh environment, then constructs it.
+local function stopClients(qa)
+  for client in pairs(qa.mqtt or {}) do client:disconnect() end
+  qa.mqtt = {}
+end
+
 local function start(qa)
   for ref in pairs(qa.timers or {}) do clearTimeout(ref) end
+  stopClients(qa)
   qa.obj = nil
   local env = sdk.newEnv(qa)
   env.json = qajson.new()
@@ -423,6 +429,7 @@ S.onRemoved = function(id)
   local qa = E.quickApps[id]
   if qa then
     for ref in pairs(qa.timers) do clearTimeout(ref) end
+    stopClients(qa)
     qa.obj = nil
     E.quickApps[id] = nil
   end

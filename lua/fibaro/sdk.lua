@@ -472,9 +472,37 @@ function M.newEnv(qa)
     rawset(t, k, f)
     return f
   end })
-  env.mqtt = { Client = setmetatable({}, { __index = function()
-    error("mqtt.Client is not available yet in plua's emulator: it arrives with the MQTT issue", 2)
-  end }) }
+
+  ---------------------------------------------------------------- mqtt
+  -- plua's net.MQTTClient; listeners and callbacks guarded like net's. The
+  -- QuickApp's clients are disconnected when it restarts or is removed.
+  qa.mqtt = qa.mqtt or {}
+  local function wrapMqtt(client)
+    local proxy = {}
+    return setmetatable(proxy, {
+      __index = function(_, k)
+        local v = client[k]
+        if type(v) ~= "function" then return v end
+        -- dot calls (client.publish(...)) as on the box, colon calls too
+        return function(first, ...)
+          if first == proxy then return v(client, guardArgs(...)) end
+          return v(client, guardArgs(first, ...))
+        end
+      end,
+      __tostring = function() return tostring(client) end,
+    })
+  end
+  env.mqtt = {
+    QoS = S.jsoncopy(net.QoS),
+    ConnectReturnCode = S.jsoncopy(net.MQTTConnectReturnCode),
+    Client = {
+      connect = function(uri, options)
+        local client = net.MQTTClient.connect(uri, (guardArgs(options)))
+        qa.mqtt[client] = true
+        return wrapMqtt(client)
+      end,
+    },
+  }
 
   ---------------------------------------------------------------- QuickApp classes
   class("QuickAppBase", env)

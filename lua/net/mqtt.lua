@@ -42,13 +42,13 @@ Client.__name = "MQTTClient"
 -- → host, port (nil: the default), tls
 local function parse_uri(uri)
   if type(uri) ~= "string" or uri == "" then
-    error("bad argument #1 to 'connect' (broker URI expected)", 4)
+    error("bad argument #1 to 'connect' (broker URI expected)", 3)
   end
   local scheme, rest = uri:match("^(%w+)://(.*)$")
   if scheme then
     scheme = scheme:lower()
     if scheme ~= "mqtt" and scheme ~= "mqtts" and scheme ~= "tcp" and scheme ~= "ssl" then
-      error("connect: unknown scheme '" .. scheme .. "' (mqtt:// or mqtts://)", 4)
+      error("connect: unknown scheme '" .. scheme .. "' (mqtt:// or mqtts://)", 3)
     end
   else
     rest = uri
@@ -56,17 +56,17 @@ local function parse_uri(uri)
   rest = rest:gsub("/.*$", "")
   local host, port = rest:match("^%[([^%]]+)%]:?(%d*)$")
   if not host then host, port = rest:match("^([^:]+):?(%d*)$") end
-  if not host or host == "" then error("connect: no host in '" .. uri .. "'", 4) end
+  if not host or host == "" then error("connect: no host in '" .. uri .. "'", 3) end
   return host, tonumber(port), scheme == "mqtts" or scheme == "ssl"
 end
 
 local function check_options(options)
   if options == nil then return {} end
   if type(options) ~= "table" then
-    error("bad argument #2 to 'connect' (table of options expected, got " .. type(options) .. ")", 4)
+    error("bad argument #2 to 'connect' (table of options expected, got " .. type(options) .. ")", 3)
   end
   for key in pairs(options) do
-    if not OPTIONS[key] then error("connect: unknown option '" .. tostring(key) .. "'", 4) end
+    if not OPTIONS[key] then error("connect: unknown option '" .. tostring(key) .. "'", 3) end
   end
   return options
 end
@@ -130,10 +130,19 @@ local function check_callback(options, level)
   end
 end
 
+-- An "error" of our own (not connected, queue full...): later, to the
+-- listeners there are then (connect() fails before any could be added).
+-- The same message is reported once until it was (a publisher hitting a full
+-- queue in a loop gets one event, not one per call).
 local function fail(self, message)
-  for _, fn in ipairs(self._listeners.error) do
-    setTimeout(fn, 0, { code = -1, message = message })
-  end
+  if self._failing[message] then return end
+  self._failing[message] = true
+  setTimeout(function()
+    self._failing[message] = nil
+    for _, fn in ipairs(self._listeners.error) do
+      setTimeout(fn, 0, { code = -1, message = message })
+    end
+  end, 0)
 end
 
 function Client:_init()
@@ -141,6 +150,7 @@ function Client:_init()
   for _, name in ipairs(EVENTS) do self._listeners[name] = {} end
   self._pending = {}
   self._internal = {}
+  self._failing = {}
   -- The internal listeners come first: they settle the connect and
   -- disconnect callbacks.
   internal_listener(self, "connected", function(args)
@@ -224,7 +234,7 @@ end
 local function group_topics(topics, qos)
   if type(topics) == "string" then return { { qos = qos, topics } } end
   if type(topics) ~= "table" or #topics == 0 then
-    error("bad argument #1 to 'subscribe' (topic or list of topics expected)", 4)
+    error("bad argument #1 to 'subscribe' (topic or list of topics expected)", 3)
   end
   local groups, by_qos = {}, {}
   for i, item in ipairs(topics) do
@@ -232,7 +242,7 @@ local function group_topics(topics, qos)
     if type(item) == "table" then
       topic, q = item.topic or item[1], item.qos or item[2] or qos
     end
-    if type(topic) ~= "string" then error("subscribe: topic " .. i .. " is not a string", 4) end
+    if type(topic) ~= "string" then error("subscribe: topic " .. i .. " is not a string", 3) end
     if not by_qos[q] then
       by_qos[q] = { qos = q }
       groups[#groups + 1] = by_qos[q]
@@ -245,7 +255,7 @@ end
 local function check_qos(qos, method)
   if qos == nil then return 0 end
   if qos ~= 0 and qos ~= 1 and qos ~= 2 then
-    error(method .. ": qos must be 0, 1 or 2 (mqtt.QoS)", 4)
+    error(method .. ": qos must be 0, 1 or 2 (mqtt.QoS)", 3)
   end
   return qos
 end
@@ -283,7 +293,7 @@ function Client:unsubscribe(topics, options)
   check_callback(options, 2)
   if type(topics) == "string" then topics = { topics } end
   if type(topics) ~= "table" or #topics == 0 then
-    error("bad argument #1 to 'unsubscribe' (topic or list of topics expected)", 3)
+    error("bad argument #1 to 'unsubscribe' (topic or list of topics expected)", 2)
   end
   if not self._conn then return not_connected(self, options, "Not connected") end
   local mid, err = self._conn:unsubscribe(topics)
@@ -297,7 +307,7 @@ end
 function Client:publish(topic, payload, options)
   options = options or {}
   check_callback(options, 2)
-  if type(topic) ~= "string" then error("bad argument #1 to 'publish' (topic expected)", 3) end
+  if type(topic) ~= "string" then error("bad argument #1 to 'publish' (topic expected)", 2) end
   if payload == nil then payload = "" end
   if type(payload) ~= "string" then payload = tostring(payload) end
   local qos = check_qos(options.qos, "publish")
