@@ -497,7 +497,7 @@ function M.newEnv(qa)
     ConnectReturnCode = S.jsoncopy(net.MQTTConnectReturnCode),
     Client = {
       connect = function(uri, options)
-        local client = net.MQTTClient.connect(uri, (guardArgs(options)))
+        local client = net.MQTTClient._connect(1, uri, (guardArgs(options)))
         qa.mqtt[client] = true
         return wrapMqtt(client)
       end,

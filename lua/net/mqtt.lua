@@ -40,15 +40,15 @@ Client.__name = "MQTTClient"
 
 -- "mqtt://host[:port]", "mqtts://host[:port]", "host[:port]", "[::1]:port"
 -- → host, port (nil: the default), tls
-local function parse_uri(uri)
+local function parse_uri(uri, level)
   if type(uri) ~= "string" or uri == "" then
-    error("bad argument #1 to 'connect' (broker URI expected)", 3)
+    error("bad argument #1 to 'connect' (broker URI expected)", level)
   end
   local scheme, rest = uri:match("^(%w+)://(.*)$")
   if scheme then
     scheme = scheme:lower()
     if scheme ~= "mqtt" and scheme ~= "mqtts" and scheme ~= "tcp" and scheme ~= "ssl" then
-      error("connect: unknown scheme '" .. scheme .. "' (mqtt:// or mqtts://)", 3)
+      error("connect: unknown scheme '" .. scheme .. "' (mqtt:// or mqtts://)", level)
     end
   else
     rest = uri
@@ -56,17 +56,17 @@ local function parse_uri(uri)
   rest = rest:gsub("/.*$", "")
   local host, port = rest:match("^%[([^%]]+)%]:?(%d*)$")
   if not host then host, port = rest:match("^([^:]+):?(%d*)$") end
-  if not host or host == "" then error("connect: no host in '" .. uri .. "'", 3) end
+  if not host or host == "" then error("connect: no host in '" .. uri .. "'", level) end
   return host, tonumber(port), scheme == "mqtts" or scheme == "ssl"
 end
 
-local function check_options(options)
+local function check_options(options, level)
   if options == nil then return {} end
   if type(options) ~= "table" then
-    error("bad argument #2 to 'connect' (table of options expected, got " .. type(options) .. ")", 3)
+    error("bad argument #2 to 'connect' (table of options expected, got " .. type(options) .. ")", level)
   end
   for key in pairs(options) do
-    if not OPTIONS[key] then error("connect: unknown option '" .. tostring(key) .. "'", 3) end
+    if not OPTIONS[key] then error("connect: unknown option '" .. tostring(key) .. "'", level) end
   end
   return options
 end
@@ -187,8 +187,14 @@ end
 
 -- connect(uri, options): as mqtt.Client.connect(uri, options) a new client,
 -- connecting; as client:connect(uri, options) this one. "connected" (or
--- "error") follows; options.callback(returnCode) too.
+-- "error") follows; options.callback(returnCode) too. Client._connect takes
+-- first the number of wrappers between the user and it (for error levels).
 function Client.connect(first, ...)
+  return Client._connect(0, first, ...)
+end
+
+function Client._connect(extra, first, ...)
+  local level = 3 + extra
   local self, uri, options
   if getmetatable(first) == Client then
     self, uri, options = first, ...
@@ -197,20 +203,20 @@ function Client.connect(first, ...)
     self:_init()
     uri, options = first, ...
   end
-  options = check_options(options)
-  local host, port, tls = parse_uri(uri)
+  options = check_options(options, level)
+  local host, port, tls = parse_uri(uri, level)
   if self._conn and self._conn:state() ~= "closed" and self._conn:state() ~= "idle" then
     fail(self, "Already connected")
     return self
   end
   local prim = require("plua.mqtt")
   port = options.port or port or ((tls or options.tls) and 8883 or 1883)
-  if math.type(port) ~= "integer" then error("connect: port must be an integer", 3) end
+  if math.type(port) ~= "integer" then error("connect: port must be an integer", level - 1) end
   self._conn = prim.client(primitive_options(options, tls), self._listeners)
   self._conn:set_owner(self)
   self._host, self._port, self._tls = host, port, tls or options.tls ~= nil
   self._client_id = options.clientId
-  check_callback(options, 2)
+  check_callback(options, level - 1)
   self._connect_callback = options.callback
   local ok, err = self._conn:connect(host, port)
   if not ok then

@@ -63,5 +63,5 @@ function QuickApp:onInit()
   print("slept", os.clock() - t0 < 0.04)
   print("useAsyncHandler", fibaro.useAsyncHandler(false), fibaro.useAsyncHandler())
   fibaro.wakeUpDeadDevice(id)
-  print("mqtt", pcall(function() return mqtt.Client.connect("mqtt://x") end))
+  print("mqtt", type(mqtt.Client.connect), mqtt.ConnectReturnCode.BAD_USERNAME_OR_PASSWORD)
 end

@@ -6,7 +6,7 @@
 -- os.time/os.date on the emulated clock (--%%time), os.clock,
 -- net.HTTPClient with the HC3 option shapes against a local net.HTTPServer
 -- (ms timeouts, errors in callbacks logged), setInterval/clearInterval, and
--- the mqtt.Client placeholder.
+-- mqtt.Client's constants and argument checks (tests/test-net-mqtt.py has a broker).
 --%%name:Misc
 --%%id:7050
 --%%time:2030-06-15 08:30:00
@@ -52,8 +52,11 @@ function QuickApp:onInit()
   clearInterval(never)
   setTimeout(function() print("interval stopped at", n) self:http() end, 100)
 
-  -- mqtt is not there yet and says so
-  print("mqtt", pcall(function() return mqtt.Client.connect("mqtt://127.0.0.1") end))
+  -- mqtt.Client: the HC3's constants; a bad URI or option is the caller's error
+  print("mqtt", mqtt.QoS.AT_MOST_ONCE, mqtt.QoS.AT_LEAST_ONCE, mqtt.QoS.EXACTLY_ONCE,
+    mqtt.ConnectReturnCode.CONNECTION_ACCEPTED, mqtt.ConnectReturnCode.NOT_AUTHORIZED)
+  print("mqtt", pcall(function() local c = mqtt.Client.connect("http://127.0.0.1"); return c end))
+  print("mqtt", pcall(function() local c = mqtt.Client.connect("mqtt://127.0.0.1", { keepalive = 5 }); return c end))
 end
 
 function QuickApp:http()
