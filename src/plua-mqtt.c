@@ -1168,6 +1168,10 @@ l_publish (lua_State *L)
   sigpipe_block (&guard);
   rc = mosquitto_publish (m->mosq, &m->publish_mid, topic, (int) len, payload, qos, retain);
   sigpipe_restore (&guard);
+  /* Between connections libmosquitto keeps a QoS 1 or 2 message for the next
+   * one, while saying "no connection". */
+  if (rc == MOSQ_ERR_NO_CONN && qos > 0 && m->state == MQTT_RECONNECTING)
+    rc = MOSQ_ERR_SUCCESS;
   if (rc == MOSQ_ERR_SUCCESS && !m->publish_sent)
     {
       Queued *q = g_new (Queued, 1);

@@ -313,7 +313,12 @@ client:addEventListener("connected", function()
   client:subscribe("re/t")
 end)
 client:addEventListener("subscribed", function() print("subscribed", n) end)
-client:addEventListener("closed", function(e) print("closed", e.code ~= 0) end)
+local queued
+client:addEventListener("closed", function(e)
+  queued = client:publish("re/away", "sent when back", { qos = 1 })
+  print("closed", e.code ~= 0, math.type(queued))
+end)
+client:addEventListener("published", function(e) if e.packetId == queued then print("queued one acknowledged") end end)
 client:addEventListener("message", function(e) print("message", e.payload); client:disconnect() end)
 ''', broker.plain)
     r = Reader(proc)
@@ -326,8 +331,10 @@ client:addEventListener("message", function(e) print("message", e.payload); clie
     if again:
         pub(broker.plain, "re/t", "after restart")
     status, rest, err = r.rest(timeout=10)
-    checks.check("broker stopped: closed is reported", first == "subscribed\t1" and closed == "closed\ttrue",
-                 f"{r.lines} {err}")
+    checks.check("broker stopped: closed is reported; a QoS 1 publish meanwhile gets a packet id",
+                 first == "subscribed\t1" and closed == "closed\ttrue\tinteger", f"{r.lines} {err}")
+    checks.check("... and goes out when the connection is back",
+                 "queued one acknowledged" in r.lines + rest.splitlines(), f"{r.lines} {rest!r}")
     checks.check("broker restarted: connected again (with back-off) and messages flow",
                  again == "subscribed\t2" and "message\tafter restart" in rest.splitlines() and status == 0,
                  f"{r.lines} {rest!r} {err}")
