@@ -44,7 +44,6 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <glib/gi18n.h>
@@ -164,34 +163,32 @@ typedef struct
 typedef struct
 {
   sigset_t old;
-  gboolean pending_before;
 } SigpipeGuard;
 
 static void
 sigpipe_block (SigpipeGuard *g)
 {
   sigset_t set;
-  sigset_t pending;
 
   sigemptyset (&set);
   sigaddset (&set, SIGPIPE);
-  sigpending (&pending);
-  g->pending_before = sigismember (&pending, SIGPIPE);
   pthread_sigmask (SIG_BLOCK, &set, &g->old);
 }
 
+/* A SIGPIPE pending now was raised inside: unless it was blocked before, no
+ * earlier one can be pending (it would have been delivered). */
 static void
 sigpipe_restore (SigpipeGuard *g)
 {
   sigset_t set;
-  sigset_t pending;
   const struct timespec zero = { 0, 0 };
 
+  if (sigismember (&g->old, SIGPIPE))
+    return;
   sigemptyset (&set);
   sigaddset (&set, SIGPIPE);
-  sigpending (&pending);
-  if (!g->pending_before && sigismember (&pending, SIGPIPE))
-    sigtimedwait (&set, NULL, &zero);
+  while (sigtimedwait (&set, NULL, &zero) == SIGPIPE)
+    ;
   pthread_sigmask (SIG_SETMASK, &g->old, NULL);
 }
 
@@ -630,15 +627,6 @@ source_prepare (GSource *source,
   return FALSE;
 }
 
-/* Bytes waiting on the socket: reading goes on while there are some. */
-static gboolean
-socket_has_input (int fd)
-{
-  int n = 0;
-
-  return ioctl (fd, FIONREAD, &n) == 0 && n > 0;
-}
-
 static gboolean
 source_dispatch (GSource     *source,
                  GSourceFunc  callback,
@@ -647,7 +635,6 @@ source_dispatch (GSource     *source,
   MqttSource *s = (MqttSource *) source;
   Mqtt *m = mqtt_ref (s->mqtt);
   GIOCondition got = g_source_query_unix_fd (source, s->tag);
-  int fd = mosquitto_socket (m->mosq);
   SigpipeGuard guard;
   int rc = MOSQ_ERR_SUCCESS;
 
@@ -656,10 +643,15 @@ source_dispatch (GSource     *source,
     {
       int reads = 0;
 
+      /* One packet per call; libmosquitto leaves errno at EAGAIN when the
+       * socket is drained, as its own loop relies on. */
       do
-        rc = mosquitto_loop_read (m->mosq, 1);
-      while (rc == MOSQ_ERR_SUCCESS && m->source == source &&
-             ++reads < MAX_READS_PER_DISPATCH && socket_has_input (fd));
+        {
+          errno = 0;
+          rc = mosquitto_loop_read (m->mosq, 1);
+        }
+      while (rc == MOSQ_ERR_SUCCESS && m->source == source && ++reads < MAX_READS_PER_DISPATCH &&
+             errno != EAGAIN && errno != EWOULDBLOCK);
     }
   if (rc == MOSQ_ERR_SUCCESS && m->source == source && (got & G_IO_OUT))
     rc = mosquitto_loop_write (m->mosq, 1);

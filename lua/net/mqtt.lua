@@ -266,12 +266,22 @@ local function check_qos(qos, method)
   return qos
 end
 
-local function not_connected(self, options, err)
-  fail(self, err)
-  if type(options) == "table" and type(options.callback) == "function" then
-    setTimeout(options.callback, 0, -1)
+-- conn:method(...) → packet id, its callback waiting for `event`; nil after
+-- an "error" event and callback(-1) when the request could not be made.
+local function request(self, options, event, method, ...)
+  local mid, err
+  if self._conn then
+    mid, err = self._conn[method](self._conn, ...)
+  else
+    err = "Not connected"
   end
-  return nil
+  if not mid then
+    fail(self, err)
+    if options.callback then setTimeout(options.callback, 0, -1) end
+    return nil
+  end
+  add_pending(self, event, mid, options.callback)
+  return mid
 end
 
 -- subscribe(topics, {qos, callback}) → packet id. Topics of different QoS
@@ -284,10 +294,8 @@ function Client:subscribe(topics, options)
   local first
   for _, group in ipairs(group_topics(topics, qos)) do
     check_qos(group.qos, "subscribe")
-    if not self._conn then return not_connected(self, options, "Not connected") end
-    local mid, err = self._conn:subscribe(group, group.qos)
-    if not mid then return not_connected(self, options, err) end
-    add_pending(self, "subscribed", mid, options.callback)
+    local mid = request(self, options, "subscribed", "subscribe", group, group.qos)
+    if not mid then return nil end
     first = first or mid
   end
   return first
@@ -301,11 +309,7 @@ function Client:unsubscribe(topics, options)
   if type(topics) ~= "table" or #topics == 0 then
     error("bad argument #1 to 'unsubscribe' (topic or list of topics expected)", 2)
   end
-  if not self._conn then return not_connected(self, options, "Not connected") end
-  local mid, err = self._conn:unsubscribe(topics)
-  if not mid then return not_connected(self, options, err) end
-  add_pending(self, "unsubscribed", mid, options.callback)
-  return mid
+  return request(self, options, "unsubscribed", "unsubscribe", topics)
 end
 
 -- publish(topic, payload, {qos, retain, callback}) → packet id, or nil
@@ -317,11 +321,7 @@ function Client:publish(topic, payload, options)
   if payload == nil then payload = "" end
   if type(payload) ~= "string" then payload = tostring(payload) end
   local qos = check_qos(options.qos, "publish")
-  if not self._conn then return not_connected(self, options, "Not connected") end
-  local mid, err = self._conn:publish(topic, payload, qos, options.retain == true)
-  if not mid then return not_connected(self, options, err) end
-  add_pending(self, "published", mid, options.callback)
-  return mid
+  return request(self, options, "published", "publish", topic, payload, qos, options.retain == true)
 end
 
 -- addEventListener(name, fn): connected, closed, message, subscribed,

@@ -10,7 +10,10 @@
 #   subscribe  mosquitto_pub -l                               → plua (mqtt-sub.lua)
 # Time: from starting the publisher to the subscriber's exit after the Nth
 # message (the subscriber is connected and subscribed before). Reported:
-# messages/s, median and min–max. Needs mosquitto, mosquitto-clients, python3.
+# messages/s, median and min–max, and the median CPU time (user + system, GNU
+# time) of each side, which a loaded machine disturbs less than wall time:
+# plua's against the mosquitto client it stands in for. Needs mosquitto,
+# mosquitto-clients, python3, GNU time.
 set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,6 +22,7 @@ N=${BENCH_MQTT_N:-100000}
 SIZE=${BENCH_MQTT_SIZE:-64}
 REPS=${BENCH_MQTT_REPS:-5}
 bench_setup "${1:-}" mosquitto mosquitto_pub mosquitto_sub python3 timeout
+[[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time)"
 check_buildtype
 
 PORT=$(free_port)
@@ -51,13 +55,16 @@ python3 -c 'import sys; n, size = int(sys.argv[1]), int(sys.argv[2])
 sys.stdout.write("".join("%08d%s\n" % (i, "m" * (size - 8)) for i in range(n)))' "$N" "$SIZE" > "$WORK/lines"
 
 now() { date +%s%N; }
+# cpu FILE CMD...: runs CMD, its user + system seconds into FILE.
+cpu() { local f=$1; shift; /usr/bin/time -f "%U %S" -o "$f" "$@"; }
+cpu_of() { awk '{ printf "%.3f", $1 + $2 }' "$1"; }
 
 # start_sub: mosquitto_sub for N messages in the background; waits until the
 # broker has its subscription.
 start_sub() {
   local before
   before=$(grep -c "New client connected" "$WORK/broker.log" || true)
-  timeout 120 mosquitto_sub -h 127.0.0.1 -p "$PORT" -t bench/mqtt -C "$N" > "$WORK/sub.out" &
+  cpu "$WORK/sub.cpu" timeout 120 mosquitto_sub -h 127.0.0.1 -p "$PORT" -t bench/mqtt -C "$N" > "$WORK/sub.out" &
   SUB=$!
   for _ in $(seq 100); do
     [[ $(grep -c "New client connected" "$WORK/broker.log" || true) -gt $before ]] && break
@@ -76,9 +83,9 @@ run_reference() {
   start_sub
   local t0
   t0=$(now)
-  timeout 120 mosquitto_pub -h 127.0.0.1 -p "$PORT" -t bench/mqtt -l < "$WORK/lines"
+  cpu "$WORK/pub.cpu" timeout 120 mosquitto_pub -h 127.0.0.1 -p "$PORT" -t bench/mqtt -l < "$WORK/lines"
   wait "$SUB"
-  echo $(( $(now) - t0 ))
+  echo "$(( $(now) - t0 )) $(cpu_of "$WORK/pub.cpu") $(cpu_of "$WORK/sub.cpu")"
   check_count reference
 }
 
@@ -86,46 +93,49 @@ run_publish() {
   start_sub
   local t0
   t0=$(now)
-  timeout 120 "$PLUA" --noapi "$BENCH_DIR/mqtt-pub.lua" "$PORT" "$N" "$SIZE" > "$WORK/plua.out"
+  cpu "$WORK/pub.cpu" timeout 120 "$PLUA" --noapi "$BENCH_DIR/mqtt-pub.lua" "$PORT" "$N" "$SIZE" > "$WORK/plua.out"
   wait "$SUB"
-  echo $(( $(now) - t0 ))
+  echo "$(( $(now) - t0 )) $(cpu_of "$WORK/pub.cpu") $(cpu_of "$WORK/sub.cpu")"
   check_count publish
   grep -q "^RESULT sent=$N " "$WORK/plua.out" || die "publish: $(cat "$WORK/plua.out")"
 }
 
 run_subscribe() {
   rm -f "$WORK/ready"
-  timeout 120 "$PLUA" --noapi "$BENCH_DIR/mqtt-sub.lua" "$PORT" "$N" "$WORK/ready" > "$WORK/plua.out" &
+  cpu "$WORK/sub.cpu" timeout 120 "$PLUA" --noapi "$BENCH_DIR/mqtt-sub.lua" "$PORT" "$N" "$WORK/ready" > "$WORK/plua.out" &
   local sub=$! t0
   for _ in $(seq 200); do [[ -e $WORK/ready ]] && break; sleep 0.05; done
   [[ -e $WORK/ready ]] || die "subscribe: plua did not subscribe"
   t0=$(now)
-  timeout 120 mosquitto_pub -h 127.0.0.1 -p "$PORT" -t bench/mqtt -l < "$WORK/lines"
+  cpu "$WORK/pub.cpu" timeout 120 mosquitto_pub -h 127.0.0.1 -p "$PORT" -t bench/mqtt -l < "$WORK/lines"
   wait "$sub"
-  echo $(( $(now) - t0 ))
+  echo "$(( $(now) - t0 )) $(cpu_of "$WORK/pub.cpu") $(cpu_of "$WORK/sub.cpu")"
   grep -q "^RESULT received=$N bytes=$(( N * SIZE ))$" "$WORK/plua.out" || die "subscribe: $(cat "$WORK/plua.out")"
 }
 
 declare -A times=([reference]="" [publish]="" [subscribe]="")
 for round in $(seq 0 "$REPS"); do
   for kind in reference publish subscribe; do
-    ns=$("run_$kind")
-    (( round > 0 )) && times[$kind]+="$ns "
+    result=$("run_$kind")
+    (( round > 0 )) && times[$kind]+="$result,"
   done
 done
 
-echo "| $N QoS 0 messages of $SIZE bytes via mosquitto ($REPS rounds, $BUILDTYPE build) | msg/s median | min–max |"
-echo "|---|---|---|"
+echo "| $N QoS 0 messages of $SIZE bytes via mosquitto ($REPS rounds, $BUILDTYPE build) | msg/s median | min–max | CPU s publisher | CPU s subscriber |"
+echo "|---|---:|---:|---:|---:|"
 for kind in reference publish subscribe; do
   case $kind in
     reference) label="mosquitto_pub → mosquitto_sub (reference)" ;;
     publish) label="plua → mosquitto_sub" ;;
     subscribe) label="mosquitto_pub → plua" ;;
   esac
-  python3 - "$N" "$label" ${times[$kind]} <<'PY'
+  python3 - "$N" "$label" "${times[$kind]}" <<'PY'
 import statistics, sys
-n, label, ns = int(sys.argv[1]), sys.argv[2], [int(x) for x in sys.argv[3:]]
-rates = sorted(n / (t / 1e9) for t in ns)
-print(f"| {label} | {statistics.median(rates):,.0f} | {rates[0]:,.0f}–{rates[-1]:,.0f} |")
+n, label = int(sys.argv[1]), sys.argv[2]
+runs = [r.split() for r in sys.argv[3].split(",") if r]
+rates = sorted(n / (int(r[0]) / 1e9) for r in runs)
+pub = statistics.median(float(r[1]) for r in runs)
+sub = statistics.median(float(r[2]) for r in runs)
+print(f"| {label} | {statistics.median(rates):,.0f} | {rates[0]:,.0f}–{rates[-1]:,.0f} | {pub:.2f} | {sub:.2f} |")
 PY
 done
