@@ -778,6 +778,8 @@ check_mqtt (lua_State *L)
 {
   MqttBox *box = luaL_checkudata (L, 1, MQTT_META);
 
+  if (box->mqtt == NULL)
+    luaL_error (L, "MQTT client already collected");
   return box->mqtt;
 }
 
@@ -1265,9 +1267,7 @@ l_gc (lua_State *L)
 static int
 l_close (lua_State *L)
 {
-  if (check_mqtt (L) != NULL)
-    l_disconnect (L);
-  return 0;
+  return l_disconnect (L);
 }
 
 static int
