@@ -126,7 +126,6 @@ struct _Mqtt
   MqttState         state;
   gboolean          dead;           /* the userdata was collected */
   gboolean          held;
-  gboolean          was_connected;  /* once: a loss then means reconnecting */
   int               self_ref;
   int               listeners_ref;
   char             *host;
@@ -182,6 +181,7 @@ sigpipe_restore (SigpipeGuard *g)
 {
   sigset_t set;
   const struct timespec zero = { 0, 0 };
+  int saved_errno = errno;   /* it says why a call failed */
 
   if (sigismember (&g->old, SIGPIPE))
     return;
@@ -190,6 +190,7 @@ sigpipe_restore (SigpipeGuard *g)
   while (sigtimedwait (&set, NULL, &zero) == SIGPIPE)
     ;
   pthread_sigmask (SIG_SETMASK, &g->old, NULL);
+  errno = saved_errno;
 }
 
 static void mqtt_watch_socket   (Mqtt *m);
@@ -473,7 +474,6 @@ on_connect (struct mosquitto *mosq,
       return;
     }
   m->state = MQTT_CONNECTED;
-  m->was_connected = TRUE;
   m->next_delay_ms = m->reconnect_delay_ms;
   queue_event (m, EV_CONNECTED, 0)->flag = (flags & 1) != 0;
 }
@@ -497,6 +497,8 @@ on_disconnect (struct mosquitto *mosq,
 {
   Mqtt *m = obj;
   MqttState before = m->state;
+  /* First: errno says why, until GLib's calls below change it. */
+  g_autofree char *why = describe_error (m, rc);
 
   mqtt_unwatch_socket (m);
   g_clear_handle_id (&m->timeout_id, g_source_remove);
@@ -512,7 +514,7 @@ on_disconnect (struct mosquitto *mosq,
     }
   if (before == MQTT_CONNECTED)
     {
-      queue_event (m, EV_CLOSED, rc)->message = describe_error (m, rc);
+      queue_event (m, EV_CLOSED, rc)->message = g_steal_pointer (&why);
       if (m->reconnect)
         {
           schedule_reconnect (m);
@@ -531,7 +533,6 @@ on_disconnect (struct mosquitto *mosq,
    * been reported). */
   if (m->reconnect || rc != MOSQ_ERR_CONN_REFUSED)
     {
-      g_autofree char *why = describe_error (m, rc);
       g_autofree char *text = g_strdup_printf ("Connection failed: %s", why);
 
       queue_error (m, rc, text);
@@ -658,7 +659,10 @@ source_dispatch (GSource     *source,
   /* A failed TLS handshake returns without on_disconnect. */
   if (rc != MOSQ_ERR_SUCCESS && m->source == source)
     {
+      int saved_errno = errno;
+
       abandon_socket (m);
+      errno = saved_errno;
       on_disconnect (m->mosq, m, rc, NULL);
     }
   if (m->source == source && g_source_get_ready_time (source) <= g_source_get_time (source))
@@ -1005,7 +1009,6 @@ l_connect (lua_State *L)
   g_free (m->host);
   m->host = g_strdup (host);
   m->port = port;
-  m->was_connected = FALSE;
   g_clear_pointer (&m->last_log_error, g_free);
   m->reconnect = m->reconnect_wanted;
   m->next_delay_ms = m->reconnect_delay_ms;
