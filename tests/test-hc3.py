@@ -270,6 +270,175 @@ def test_online():
           code == 1 and p.wait("cannot be reached", 1, "err"), p.text())
 
 
+################################################################## tools
+
+PROJECT_MAIN = """--%%name:Tool QA
+--%%type:com.fibaro.multilevelSwitch
+--%%var:threshold=42
+--%%var:label="a \\"quoted\\" text"
+--%%file:lib/util.lua,util
+--%%interfaces:{"power"}
+--%%u:{label="lbl",text="Hello"}
+--%%u:{{button="b1",text="On",onReleased="turnOn"},{button="b2",text="Off",onReleased="turnOff"}}
+--%%u:{slider="s1",min=0,max=99,onChanged="setLevel"}
+
+function QuickApp:onInit() self:debug("tool qa", helper(), self:getVariable("threshold")) end
+function QuickApp:turnOn() self:updateProperty("value", 99) end
+"""
+
+
+def tool(args, env=None, cwd=TMP):
+    return subprocess.run([PLUA, "-t", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env or base_env(), timeout=60)
+
+
+def test_tools():
+    proj = os.path.join(TMP, "proj")
+    main = write(os.path.join(proj, "main.lua"), PROJECT_MAIN)
+    write(os.path.join(proj, "lib", "util.lua"), 'function helper() return "helped" end\n')
+    r = tool(["help"])
+    check("tools: help lists the original's names",
+          r.returncode == 0 and all(n in r.stdout for n in
+                                    ["uploadQA", "updateQA", "updateFile", "downloadQA", "pack", "unpack"]),
+          r.stdout + r.stderr)
+    r = tool(["nope"])
+    check("tools: an unknown tool is a usage error", r.returncode == 2 and "unknown tool" in r.stderr, r.stderr)
+
+    # pack → unpack → pack: the same .fqa
+    a, b = os.path.join(TMP, "a.fqa"), os.path.join(TMP, "b.fqa")
+    r = tool(["pack", main, "-o", a])
+    check("tools: pack", r.returncode == 0 and os.path.exists(a), r.stdout + r.stderr)
+    doc = json.load(open(a))
+    check("tools: the .fqa has type, files, UI and variables",
+          doc["type"] == "com.fibaro.multilevelSwitch" and [f["name"] for f in doc["files"]] == ["main", "util"]
+          and doc["initialInterfaces"] == ["power"]
+          and {v["name"]: v["value"] for v in doc["initialProperties"]["quickAppVariables"]}
+          == {"threshold": 42, "label": 'a "quoted" text'}
+          and len(doc["initialProperties"]["viewLayout"]["$jason"]["body"]["sections"]["items"]) == 3
+          and {"name": "b1", "eventType": "onReleased", "callback": "turnOn"}
+          in doc["initialProperties"]["uiCallbacks"], json.dumps(doc)[:400])
+    un = os.path.join(TMP, "unpacked")
+    r = tool(["unpack", a, un])
+    check("tools: unpack", r.returncode == 0 and os.path.exists(os.path.join(un, "lib", "util.lua")),
+          r.stdout + r.stderr)
+    tool(["pack", os.path.join(un, "main.lua"), "-o", b])
+    check("tools: pack → unpack → pack gives the same .fqa", open(a).read() == open(b).read())
+
+    # an .fqa whose main has no directives (made on the box): unpack writes them
+    bare = dict(doc)
+    bare["files"] = [dict(f) for f in doc["files"]]
+    bare["files"][0]["content"] = "function QuickApp:onInit() self:debug('bare', helper()) end\n"
+    bare_path = os.path.join(TMP, "bare.fqa")
+    json.dump(bare, open(bare_path, "w"))
+    un2 = os.path.join(TMP, "unpacked-bare")
+    tool(["unpack", bare_path, un2])
+    text = open(os.path.join(un2, "main.lua")).read()
+    check("tools: unpack regenerates the header directives",
+          "--%%name:Tool QA" in text and "--%%type:com.fibaro.multilevelSwitch" in text
+          and "--%%var:threshold=42" in text and "--%%file:util.lua,util" in text
+          and '--%%u:{{button="b1",onReleased="turnOn",text="On"}' in text, text)
+    c = os.path.join(TMP, "c.fqa")
+    tool(["pack", os.path.join(un2, "main.lua"), "-o", c])
+    again = json.load(open(c))
+    same = lambda d: (d["name"], d["type"], d["initialInterfaces"], d["initialProperties"]["quickAppVariables"],
+                      d["initialProperties"]["uiCallbacks"],
+                      d["initialProperties"]["viewLayout"]["$jason"]["body"]["sections"]["items"])
+    check("tools: the regenerated header packs to the same QuickApp", same(again) == same(doc),
+          json.dumps(again)[:300])
+
+    # plua --fibaro X.fqa runs it
+    r = subprocess.run([PLUA, "--fibaro", "--noapi", "-d", "1", a], capture_output=True, text=True,
+                       env=base_env(), cwd=TMP, timeout=30)
+    check("tools: plua --fibaro X.fqa runs the QuickApp", "tool qa helped 42" in r.stdout, r.stdout + r.stderr)
+
+    # against the box: upload, update, updateFile, download
+    port = free_port()
+    box = Box(port)
+    env = base_env(HC3_URL=f"http://127.0.0.1:{port}", HC3_USER=USER, HC3_PASSWORD=PASSWORD)
+    try:
+        r = tool(["uploadQA", main], env)
+        m = re.search(r"QuickApp (\d+) on", r.stdout)
+        check("tools: uploadQA prints the new id", r.returncode == 0 and m, r.stdout + r.stderr)
+        qa_id = int(m.group(1)) if m else 0
+        project = json.load(open(os.path.join(proj, ".project")))
+        check("tools: uploadQA writes .project", project.get("id") == qa_id, project)
+        check("tools: the uploaded QuickApp runs on the box", box.wait("tool qa helped 42"), box.text())
+        status, dev = box.request("GET", f"/api/devices/{qa_id}")
+        check("tools: the box's device has the type, name, variables and UI",
+              status == 200 and dev["type"] == "com.fibaro.multilevelSwitch" and dev["name"] == "Tool QA"
+              and "power" in dev["interfaces"]
+              and len(dev["properties"]["uiCallbacks"]) >= 3, dev)
+
+        write(main, PROJECT_MAIN.replace("threshold=42", "threshold=7").replace('"tool qa"', '"tool qa v2"'))
+        r = tool(["updateQA", main], env)
+        check("tools: updateQA", r.returncode == 0, r.stdout + r.stderr)
+        check("tools: the updated QuickApp restarts with the new code and variable",
+              box.wait("tool qa v2 helped 7"), box.text())
+        write(os.path.join(proj, "lib", "util.lua"), 'function helper() return "helped again" end\n')
+        r = tool(["updateFile", os.path.join(proj, "lib", "util.lua")], env)
+        check("tools: updateFile", r.returncode == 0 and "updated file util" in r.stdout, r.stdout + r.stderr)
+        check("tools: the box runs the new file", box.wait("tool qa v2 helped again 7"), box.text())
+
+        dl = os.path.join(TMP, "downloaded")
+        r = tool(["downloadQA", str(qa_id), dl], env)
+        check("tools: downloadQA", r.returncode == 0, r.stdout + r.stderr)
+        got_main = open(os.path.join(dl, "main.lua")).read()
+        check("tools: the download has main.lua with its directives, the files and .project",
+              "--%%name:Tool QA" in got_main and '"tool qa v2"' in got_main
+              and "helped again" in open(os.path.join(dl, "lib", "util.lua")).read()
+              and json.load(open(os.path.join(dl, ".project")))["id"] == qa_id, got_main)
+
+        bad = base_env(HC3_URL=f"http://127.0.0.1:{port}", HC3_USER=USER, HC3_PASSWORD="wrong")
+        r = tool(["uploadQA", main], bad)
+        check("tools: a wrong password is a clear error, exit 1",
+              r.returncode == 1 and "wrong user or password" in r.stderr, r.stderr)
+    finally:
+        box.stop()
+
+
+################################################################## templates
+
+def test_templates():
+    r = subprocess.run([PLUA, "--init-qa"], capture_output=True, text=True, timeout=30)
+    names = [line.split()[0] for line in r.stdout.splitlines()[1:] if line.strip()]
+    check("templates: --init-qa lists at least 25 types", r.returncode == 0 and len(names) >= 25, r.stdout)
+    root = os.path.join(TMP, "templates")
+    mains = []
+    for name in names:
+        d = os.path.join(root, name)
+        r = subprocess.run([PLUA, "--init-qa", name, d], capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            check(f"templates: {name} created", False, r.stderr)
+        mains.append(os.path.join(d, "main.lua"))
+    d = os.path.join(root, "binarySwitch")
+    tasks = json.load(open(os.path.join(d, ".vscode", "tasks.json")))
+    commands = [" ".join(t["args"]) for t in tasks["tasks"]]
+    check("templates: tasks.json runs, uploads, updates and downloads with the tool names",
+          any(c.startswith("--fibaro") for c in commands)
+          and all(any(f"-t {n}" in c for c in commands) for n in ["uploadQA", "updateQA", "downloadQA"]),
+          commands)
+    launch = json.load(open(os.path.join(d, ".vscode", "launch.json")))
+    check("templates: launch.json runs the QuickApp", "plua --fibaro main.lua" in json.dumps(launch), launch)
+    env_example = open(os.path.join(d, ".env.example")).read()
+    check("templates: .env.example names the variables, no secrets",
+          "HC3_URL=" in env_example and "HC3_PASSWORD=\n" in env_example, env_example)
+    check("templates: .gitignore ignores .env", ".env" in open(os.path.join(d, ".gitignore")).read().split())
+    r = subprocess.run([PLUA, "--init-qa", "binarySwitch", d], capture_output=True, text=True, timeout=30)
+    check("templates: an existing project is not overwritten", r.returncode == 1 and "exists" in r.stderr,
+          r.stderr)
+    main = open(os.path.join(root, "thermostat", "main.lua")).read()
+    check("templates: the thermostat has its type's actions",
+          "function QuickApp:setHeatingThermostatSetpoint" in main and "function QuickApp:setThermostatMode" in main,
+          main)
+    # every template under --fibaro -d 1, all in one run: no error, each onInit ran
+    r = subprocess.run([PLUA, "--fibaro", "--api-port", "0", "-d", "1", *mains], capture_output=True,
+                       text=True, env=base_env(), cwd=TMP, timeout=60)
+    inits = [line for line in r.stdout.splitlines() if "onInit" in line]
+    check("templates: every template runs under --fibaro -d 1 without an error",
+          r.returncode == 0 and len(inits) == len(names) and "ERROR" not in r.stdout,
+          r.stdout[-2000:] + r.stderr[-1000:])
+
+
 def local_port(p):
     line = p.wait("listening on", 5, "err")
     return int(re.search(r":(\d+)/", line).group(1))
@@ -288,7 +457,7 @@ def local_action(p, device, action):
 
 
 def main():
-    tests = {"online": [test_online]}
+    tests = {"online": [test_online], "tools": [test_tools], "templates": [test_templates]}
     for group in GROUPS:
         for test in tests.get(group, []):
             try:

@@ -377,6 +377,33 @@ function E.loadQuickApp(path, src, h)
   return qa
 end
 
+-- The .fqa document of a QuickApp project file (its directives, --%%file
+-- files and main), without running it: what -t pack and -t uploadQA send.
+-- Returns the document and the parsed headers.
+function E.projectFqa(path)
+  local src = _PY.readFile(path)
+  local h = E.parseHeaders(src, basename(path), dirname(path))
+  local items, callbacks, uiView = buildUI(h.ui)
+  local vars = array()
+  for _, v in ipairs(h.vars) do vars[#vars + 1] = { name = v.name, value = v.value } end
+  local files = array()
+  files[1] = { name = "main", isMain = true, isOpen = false, type = "lua", content = src }
+  for _, f in ipairs(h.files) do
+    files[#files + 1] = { name = f.name, isMain = false, isOpen = false, type = "lua", content = _PY.readFile(f.path) }
+  end
+  local ifs = array()
+  for _, i in ipairs(h.interfaces) do ifs[#ifs + 1] = i end
+  local title = "quickApp_device_"
+  return { name = h.name or basename(path):gsub("%.lua$", ""), type = h.type or "com.fibaro.binarySwitch",
+    apiVersion = "1.3",
+    initialProperties = {
+      viewLayout = { ["$jason"] = { body = { header = { style = { height = "0" }, title = title },
+        sections = { items = items } }, head = { title = title } } },
+      uiView = uiView, uiCallbacks = callbacks, quickAppVariables = vars,
+      typeTemplateInitialized = true, userDescription = h.description or "" },
+    initialInterfaces = ifs, files = files }, h
+end
+
 -- Makes `qa` ({id, file, name, files = {{name, content, chunkname, isMain}}};
 -- chunkname as load() takes it: "@/abs/path" for a file, "=name" otherwise)
 -- the owner of its device and queues its start.
@@ -485,6 +512,23 @@ function E.importFqa(doc, roomId)
 end
 R.importQuickApp = E.importFqa
 
+-- An .fqa given on the command line (plua --fibaro X.fqa): its document,
+-- and the directives of its main file for the mode (offline, proxy ...).
+function E.readFqa(path, text)
+  local ok, doc = pcall(json.decode, text)
+  if not ok or type(doc) ~= "table" then error(basename(path) .. ": not an .fqa (JSON object expected)", 0) end
+  local main = ""
+  for _, f in ipairs(type(doc.files) == "table" and doc.files or {}) do
+    if type(f) == "table" and (f.isMain or f.name == "main") then main = f.content or "" end
+  end
+  -- only the mode directives matter here: --%%file paths are not on disk
+  local mode = {}
+  for key, value in main:gmatch("%-%-%%%%(%a+):%s*([^\n]-)%s*\n") do
+    if key == "offline" then mode.offline = value == "true" elseif key == "proxy" then mode.proxy = value end
+  end
+  return { fqa = doc, headers = mode }
+end
+
 ------------------------------------------------------------------ scenes from files
 
 -- A file with --%%scene:true is a Lua scene: its code becomes the actions of
@@ -585,12 +629,22 @@ function E.install()
     local parsed = {}
     for i, f in ipairs(list) do
       local src = _PY.readFile(f)
-      parsed[i] = { src = src, headers = E.parseHeaders(src, basename(f), dirname(f)) }
+      if f:match("%.fqa$") then
+        parsed[i] = E.readFqa(f, src)
+      else
+        parsed[i] = { src = src, headers = E.parseHeaders(src, basename(f), dirname(f)) }
+      end
     end
     setModes(list, parsed)
     for i, f in ipairs(list) do
       local h = parsed[i].headers
-      if h.scene then
+      if parsed[i].fqa then
+        local dev, _, msg = E.importFqa(parsed[i].fqa)
+        if not dev then error(basename(f) .. ": " .. msg, 0) end
+        local qa = E.quickApps[dev.id]
+        qa.file, qa.mode = f, h.mode
+        announce(qa)
+      elseif h.scene then
         if h.state then useState(h.state) end
         E.loadScene(f, parsed[i].src, h)
       else

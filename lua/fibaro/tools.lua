@@ -22,14 +22,16 @@ function T.add(name, synopsis, summary, fn)
   T[name] = fn
 end
 
-T.add("help", "help", "list the tools", function()
+T.add("help", "help", "list the tools (--init-qa is plua --init-qa)", function()
   print("plua tools (plua -t NAME ARGS...):")
   for _, t in ipairs(T.list) do
     print(string.format("  %-40s %s", t.synopsis, t.summary))
   end
-  print("  plua --init-qa [TYPE] [DIR]              create a QuickApp project (no TYPE: list the types)")
   print("The box is HC3_URL, HC3_USER, HC3_PASSWORD (environment, the project's .env, ./.env, ~/.env).")
 end)
+
+require("fibaro.qatools").register(T)
+require("fibaro.templates").register(T)
 
 function T.main()
   local rc = _PY.config.runtime_config
@@ -38,7 +40,8 @@ function T.main()
   if type(fn) ~= "function" or name == "main" or name == "add" or name == "fail" or name == "usage" then
     usage("unknown tool '" .. tostring(name) .. "' (plua -t help lists them)")
   end
-  fn(args)
+  local ok, e = pcall(fn, args)
+  if not ok then T.fail(tostring(e)) end
 end
 
 return T
