@@ -31,6 +31,7 @@
 #include <libsoup/soup.h>
 
 #include "plua-application.h"
+#include "plua-clock.h"
 #include "plua-config.h"
 #include "plua-dbus.h"
 #include "plua-html.h"
@@ -65,6 +66,7 @@ struct _PluaApplication
 
   guint         duration_id;
   guint         run_for_id;
+  guint         max_time_id;
   guint         tick_id;
   guint         signal_watch_id;
 };
@@ -269,6 +271,17 @@ on_duration (gpointer data)
 }
 
 static gboolean
+on_max_time (gpointer data)
+{
+  PluaApplication *self = data;
+
+  self->max_time_id = 0;
+  plua_runtime_debug (self->runtime, "--max-time reached: stopping");
+  plua_application_end (self, 0);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 on_run_for (gpointer data)
 {
   PluaApplication *self = data;
@@ -349,10 +362,12 @@ plua_application_end (PluaApplication *self,
     return;
 
   self->running = FALSE;
+  plua_clock_stop ();
   if (status != 0)
     self->exit_status = status;
   g_clear_handle_id (&self->duration_id, g_source_remove);
   g_clear_handle_id (&self->run_for_id, g_source_remove);
+  g_clear_handle_id (&self->max_time_id, g_source_remove);
   g_clear_handle_id (&self->tick_id, g_source_remove);
   g_clear_handle_id (&self->signal_watch_id, plua_signal_watch_remove);
   if (self->repl != NULL)
@@ -454,6 +469,7 @@ ensure_runtime (PluaApplication *self)
 {
   if (self->runtime != NULL)
     return;
+  plua_clock_configure (self->config->speed, self->config->instant);
   self->runtime = plua_runtime_new (self->config);
   g_signal_connect (self->runtime, "output", G_CALLBACK (on_output), self);
   g_signal_connect (self->runtime, "dispatched", G_CALLBACK (on_dispatched), self);
@@ -568,6 +584,8 @@ start_run (PluaApplication *self)
     self->duration_id = g_timeout_add ((guint) MAX (config->duration * 1000.0, 0), on_duration, self);
   if (config->has_run_for && config->run_for != 0)
     self->run_for_id = g_timeout_add ((guint) (ABS (config->run_for) * 1000.0), on_run_for, self);
+  if (config->has_max_time)
+    self->max_time_id = plua_clock_add_limit (config->max_time, on_max_time, self);
 
   plua_runtime_debug (self->runtime, "runtime started (%s)", LUA_RELEASE);
 
@@ -638,6 +656,10 @@ typedef struct
   gboolean online;
   char    *tool;
   gboolean init_qa;
+  gboolean fail_fast;
+  double   speed;
+  gboolean instant;
+  double   max_time;
   gboolean service;
   gboolean gapplication_service;
   gboolean remote;
@@ -696,6 +718,14 @@ create_option_context (Options *o)
       N_("Run the HC3 tool NAME with the arguments that follow (plua -t help lists them)"), N_("NAME") },
     { "init-qa", 0, 0, G_OPTION_ARG_NONE, &o->init_qa,
       N_("Create a QuickApp project: plua --init-qa [TYPE] [DIR] (without TYPE, list the types)"), NULL },
+    { "fail-fast", 0, 0, G_OPTION_ARG_NONE, &o->fail_fast,
+      N_("With --fibaro: end the run at the first QuickApp error (syntax, onInit, a callback)"), NULL },
+    { "speed", 0, 0, G_OPTION_ARG_DOUBLE, &o->speed,
+      N_("Run the virtual clock (timers, os.time, os.date) N times as fast as real time"), N_("N") },
+    { "instant", 0, 0, G_OPTION_ARG_NONE, &o->instant,
+      N_("Virtual time: when nothing but timers is pending, jump straight to the next due timer"), NULL },
+    { "max-time", 0, 0, G_OPTION_ARG_DOUBLE, &o->max_time,
+      N_("End the run after T seconds of virtual time"), N_("T") },
     { "service", 0, 0, G_OPTION_ARG_NONE, &o->service,
       N_("Run as the D-Bus service io.github.plua.Plua (one per session) with the REST API"), NULL },
     { "gapplication-service", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->gapplication_service,
@@ -784,6 +814,18 @@ config_from_options (PluaApplication *self,
       *exit_status = EXIT_USAGE;
       return FALSE;
     }
+  if (!(o->speed > 0 && o->speed <= 1e9))
+    {
+      g_printerr (_("plua: invalid speed %g for --speed (more than 0)\n"), o->speed);
+      *exit_status = EXIT_USAGE;
+      return FALSE;
+    }
+  if (!isnan (o->max_time) && !(o->max_time >= 0))
+    {
+      g_printerr (_("plua: invalid time %g for --max-time (0 or more seconds)\n"), o->max_time);
+      *exit_status = EXIT_USAGE;
+      return FALSE;
+    }
   if (o->api_max_body != -1 && o->api_max_body <= 0)
     {
       g_printerr (_("plua: invalid size %lld for --api-max-body (at least 1)\n"), (long long) o->api_max_body);
@@ -837,6 +879,11 @@ config_from_options (PluaApplication *self,
       config->fragments = g_new0 (char *, 2);
       config->fragments[0] = g_strdup ("require('fibaro.tools').main()");
     }
+  config->fail_fast = o->fail_fast;
+  config->speed = o->speed;
+  config->instant = o->instant;
+  config->has_max_time = !isnan (o->max_time);
+  config->max_time = o->max_time;
   config->api_port_given = o->api_port != -1;
   if (config->api_port_given)
     config->api_port = o->api_port;
@@ -878,7 +925,8 @@ plua_application_local_command_line (GApplication   *app,
                                      int            *exit_status)
 {
   PluaApplication *self = PLUA_APPLICATION (app);
-  Options o = { .api_port = -1, .api_max_body = -1, .duration = NAN, .run_for = NAN };
+  Options o = { .api_port = -1, .api_max_body = -1, .duration = NAN, .run_for = NAN,
+                .speed = 1.0, .max_time = NAN };
   g_autoptr(GOptionContext) context = create_option_context (&o);
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) args = g_strdupv (*arguments);
@@ -1043,5 +1091,13 @@ plua_application_run (PluaApplication *self,
   if (status == 0 && self->runtime != NULL && plua_runtime_had_error (self->runtime))
     status = 1;
   fflush (stdout);
+  if (self->runtime != NULL && plua_runtime_get_app_errors (self->runtime) > 0)
+    {
+      guint n = plua_runtime_get_app_errors (self->runtime);
+
+      /* One line a VS Code task or a CI log shows at the end. */
+      g_printerr (g_dngettext (GETTEXT_PACKAGE, "plua: %u QuickApp error\n",
+                               "plua: %u QuickApp errors\n", n), n);
+    }
   return status;
 }

@@ -12,6 +12,7 @@ plua_config_new (void)
   config->api_host = g_strdup ("127.0.0.1");
   config->api_max_body = 1024 * 1024;
   config->program_name = g_strdup ("plua");
+  config->speed = 1.0;
   return config;
 }
 

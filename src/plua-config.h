@@ -35,6 +35,11 @@ typedef struct
   char    *hc3_mode;       /* "offline" (-o) or "online" (--online), NULL: the QuickApp decides */
   char    *tool;           /* -t NAME (or "init-qa" for --init-qa): run an HC3 tool, no script */
   char   **tool_args;      /* the tool's arguments (NULL-terminated, may be NULL) */
+  gboolean fail_fast;      /* --fail-fast: the first QuickApp error ends the run */
+  double   speed;          /* --speed N: virtual time runs N times real time (1 by default) */
+  gboolean instant;        /* --instant: jump to the next due timer when idle */
+  gboolean has_max_time;
+  double   max_time;       /* --max-time T: end the run after T virtual seconds */
 } PluaConfig;
 
 PluaConfig *plua_config_new  (void);

@@ -150,15 +150,6 @@ l_listdir (lua_State *L)
   return 1;
 }
 
-/* _PY.millitime() → Unix time in seconds, with milliseconds as the fraction
- * (the original's name and unit, kept for compatibility). */
-static int
-l_millitime (lua_State *L)
-{
-  lua_pushnumber (L, g_get_real_time () / 1e6);
-  return 1;
-}
-
 static int
 l_getcwd (lua_State *L)
 {
@@ -218,6 +209,14 @@ l_get_runtime_state (lua_State *L)
   return 1;
 }
 
+/* _PY.app_error(): the emulator logged an error of a QuickApp (exit status). */
+static int
+l_app_error (lua_State *L)
+{
+  plua_runtime_count_app_error (plua_runtime_from_lua (L));
+  return 0;
+}
+
 static void
 set_string (lua_State  *L,
             const char *key,
@@ -270,6 +269,15 @@ push_runtime_config (lua_State        *L,
           lua_rawseti (L, -2, i + 1);
         }
       lua_setfield (L, -2, "tool_args");
+    }
+  set_boolean (L, "fail_fast", config->fail_fast);
+  set_boolean (L, "instant", config->instant);
+  lua_pushnumber (L, config->speed);
+  lua_setfield (L, -2, "speed");
+  if (config->has_max_time)
+    {
+      lua_pushnumber (L, config->max_time);
+      lua_setfield (L, -2, "max_time");
     }
   if (config->script != NULL)
     set_string (L, "source_name", config->script);
@@ -339,11 +347,11 @@ static const luaL_Reg py_functions[] = {
   { "fileExist", l_file_exist },
   { "abspath", l_abspath },
   { "listdir", l_listdir },
-  { "millitime", l_millitime },
   { "getcwd", l_getcwd },
   { "base64_encode", l_base64_encode },
   { "base64_decode", l_base64_decode },
   { "getRuntimeState", l_get_runtime_state },
+  { "app_error", l_app_error },
   { NULL, NULL }
 };
 

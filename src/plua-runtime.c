@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "plua-clock.h"
 #include "plua-dotenv.h"
 #include "plua-hooks.h"
 #include "plua-json.h"
@@ -55,6 +56,7 @@ struct _PluaRuntime
 
   guint             pending[PLUA_PENDING_N_KINDS];
   gboolean          had_error;
+  guint             app_errors;   /* QuickApp errors the emulator reported */
 
   gboolean          in_dispatched;
   gboolean          output_since_dispatched;
@@ -244,6 +246,7 @@ static const lua_CFunction modules[] = {
   plua_pybridge_open,
   plua_dotenv_open,
   plua_json_open,
+  plua_clock_open,
   plua_timers_open,
   plua_net_tcp_open,
   plua_net_udp_open,
@@ -518,6 +521,31 @@ plua_runtime_report_error (PluaRuntime *self,
     fprintf (stderr, "plua: %s\n", trace);
   fflush (stderr);
   lua_settop (L, top);
+}
+
+void
+plua_runtime_count_app_error (PluaRuntime *self)
+{
+  g_return_if_fail (PLUA_IS_RUNTIME (self));
+
+  gboolean fail_fast = self->config != NULL && self->config->fail_fast;
+
+  self->had_error = TRUE;
+  /* With --fail-fast the run is ending: what the current batch still runs
+   * into is not counted, the summary names the error that stopped it. */
+  if (fail_fast && self->app_errors > 0)
+    return;
+  self->app_errors++;
+  if (fail_fast)
+    plua_runtime_request_exit (self, 1);
+}
+
+guint
+plua_runtime_get_app_errors (PluaRuntime *self)
+{
+  g_return_val_if_fail (PLUA_IS_RUNTIME (self), 0);
+
+  return self->app_errors;
 }
 
 gboolean

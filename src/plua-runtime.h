@@ -69,6 +69,12 @@ void         plua_runtime_report_error   (PluaRuntime *self,
                                           const char  *context);
 gboolean     plua_runtime_had_error      (PluaRuntime *self);
 
+/* An error inside a QuickApp (syntax, onInit, a callback), already logged by
+ * the emulator as the box logs it: the run goes on (ends with --fail-fast),
+ * its exit status becomes 1 and the end of the run says how many there were. */
+void         plua_runtime_count_app_error (PluaRuntime *self);
+guint        plua_runtime_get_app_errors  (PluaRuntime *self);
+
 /* The single output path: emits ::output with one line (no trailing newline). */
 void         plua_runtime_output         (PluaRuntime *self,
                                           const char  *line,

@@ -23,6 +23,7 @@
 #include <glib.h>
 #include <lauxlib.h>
 
+#include "plua-clock.h"
 #include "plua-runtime.h"
 #include "plua-timers.h"
 
@@ -36,7 +37,7 @@ typedef enum
 typedef struct
 {
   lua_Integer id;
-  gint64      due;        /* monotonic µs */
+  gint64      due;        /* monotonic µs on the run's clock (plua-clock.h) */
   guint64     seq;        /* creation order, breaks ties */
   gint64      period;     /* µs, intervals only */
   guint       heap_index;
@@ -60,6 +61,7 @@ typedef struct
   lua_Integer  next_id;
   guint64      next_seq;
   gboolean     dispatching;
+  guint        clock_listener;
 } TimerQueue;
 
 static const char queue_key = 'Q';
@@ -183,7 +185,7 @@ timer_new (TimerQueue *q,
   t->id = ++q->next_id;
   t->kind = kind;
   t->seq = q->next_seq++;
-  t->due = g_get_monotonic_time () + delay;
+  t->due = plua_clock_monotonic () + delay;
   t->period = kind == TIMER_INTERVAL ? MAX (delay, 1) : 0;
   t->fn_ref = LUA_NOREF;
   t->args_ref = LUA_NOREF;
@@ -269,14 +271,57 @@ timer_fire (TimerQueue *q,
     }
 }
 
+/* --instant: the queue gets a prepare() (only then, a normal run has none).
+ * When no socket or request is in flight, nothing but a timer can happen
+ * next, so the clock jumps to the first due timer (or the --max-time limit)
+ * and the batch is ready at once; GLib still polls every descriptor without
+ * blocking first, so the REST server and the REPL are served as usual. */
+static gboolean
+queue_prepare_instant (GSource *source,
+                       gint    *timeout)
+{
+  TimerQueue *q = (TimerQueue *) source;
+  gint64 limit = plua_clock_get_limit ();
+  gint64 target = limit;
+
+  *timeout = -1;
+  if (q->len > 0 && (target == 0 || q->heap[0]->due < target))
+    target = q->heap[0]->due;
+  if (target == 0)
+    return FALSE;
+  if (plua_runtime_get_pending (q->runtime, PLUA_PENDING_SOCKET) == 0 &&
+      plua_runtime_get_pending (q->runtime, PLUA_PENDING_REQUEST) == 0)
+    plua_clock_advance_to (target);
+  else
+    {
+      /* Network I/O in flight happens in real time: wait for it or the timer. */
+      gint64 wait = plua_clock_to_real (target) - g_get_monotonic_time ();
+
+      *timeout = wait <= 0 ? 0 : (gint) MIN ((wait + 999) / 1000, G_MAXINT);
+    }
+  return q->len > 0 && q->heap[0]->due <= plua_clock_monotonic ();
+}
+
 /* GLib polls the ready time itself: no prepare()/check() of ours runs on
  * each loop iteration (GLib drops and retakes its lock around each one). */
 static void
 queue_update_ready_time (TimerQueue *q)
 {
-  if (!q->dispatching)
-    g_source_set_ready_time (&q->source, q->len > 0 ? q->heap[0]->due : -1);
+  if (q->dispatching)
+    return;
+  /* With --instant, prepare() decides (and no ready time means no wakeup
+   * write per batch). */
+  if (G_UNLIKELY (plua_clock_is_instant ()))
+    return;
+  g_source_set_ready_time (&q->source, q->len > 0 ? plua_clock_to_real (q->heap[0]->due) : -1);
 }
+
+static void
+on_clock_changed (gpointer data)
+{
+  queue_update_ready_time (data);
+}
+
 
 static gboolean
 queue_dispatch (GSource     *source,
@@ -284,7 +329,7 @@ queue_dispatch (GSource     *source,
                 gpointer     user_data)
 {
   TimerQueue *q = (TimerQueue *) source;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = plua_clock_monotonic ();
   guint64 seq_limit = q->next_seq;
 
   q->dispatching = TRUE;
@@ -310,6 +355,7 @@ queue_finalize (GSource *source)
 {
   TimerQueue *q = (TimerQueue *) source;
 
+  plua_clock_remove_changed (q->clock_listener);
   /* The Lua state is closing: its registry goes with it, just free memory. */
   for (guint i = 0; i < q->len; i++)
     g_free (q->heap[i]);
@@ -318,6 +364,12 @@ queue_finalize (GSource *source)
 }
 
 static GSourceFuncs queue_funcs = {
+  .dispatch = queue_dispatch,
+  .finalize = queue_finalize,
+};
+
+static GSourceFuncs queue_instant_funcs = {
+  .prepare = queue_prepare_instant,
   .dispatch = queue_dispatch,
   .finalize = queue_finalize,
 };
@@ -461,12 +513,15 @@ plua_timers_open (lua_State *L)
   TimerQueue *q;
   TimerQueue **qp;
 
-  q = (TimerQueue *) g_source_new (&queue_funcs, sizeof (TimerQueue));
+  q = (TimerQueue *) g_source_new (plua_clock_is_instant () ? &queue_instant_funcs : &queue_funcs,
+                                   sizeof (TimerQueue));
   q->runtime = plua_runtime_from_lua (L);
   q->L = L;
   q->by_id = g_hash_table_new (NULL, NULL);
   g_source_set_static_name (&q->source, "plua timers");
   g_source_attach (&q->source, NULL);
+  q->clock_listener = plua_clock_add_changed (on_clock_changed, q);
+
 
   qp = lua_newuserdatauv (L, sizeof (TimerQueue *), 0);
   *qp = q;

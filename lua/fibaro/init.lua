@@ -28,7 +28,7 @@ local KNOWN = {
   proxy = "text", proxy_port = "number", proxyupdate = "text", save = "text", state = "text",
   time = "text", project = "integer", latitude = "number", longitude = "number", uid = "text",
   manufacturer = "text", model = "text", role = "text", breakonload = "boolean", nop = "text",
-  scene = "boolean",
+  scene = "boolean", speed = "number",
 }
 
 local function luaValue(expr, where)
@@ -305,7 +305,7 @@ local function start(qa)
   for _, f in ipairs(qa.files) do
     local chunk, err = load(f.content, f.chunkname, "t", env)
     if not chunk then
-      log.line("ERROR", env.__TAG, err)
+      log.fail(env.__TAG, err)
       return false
     end
     if not qa.protect(chunk) then return false end
@@ -329,6 +329,12 @@ function E.loadQuickApp(path, src, h)
   if h.timeValue then
     S.offset = h.timeValue - os.time()
     S.updateSun()
+  end
+  -- --%%speed:N: virtual time, unless the command line chose the clock
+  local rc = _PY.config.runtime_config
+  if h.speed then
+    if h.speed <= 0 then error(fname .. ": --%%speed must be more than 0", 0) end
+    if rc.speed == 1 and not rc.instant then _PY.set_time_speed(h.speed) end
   end
   if h.latitude or h.longitude then
     S.location.latitude = h.latitude or S.location.latitude

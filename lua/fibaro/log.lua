@@ -29,6 +29,14 @@ function M.line(level, tag, message)
   if M.sink then M.sink(level, tag, message, t) end
 end
 
+-- An uncaught error of QuickApp (or scene) code, logged as the box logs it:
+-- the run goes on, but its exit status becomes 1, a summary line ends it,
+-- and --fail-fast ends it at once (plua-runtime.c counts).
+function M.fail(tag, message)
+  M.line("ERROR", tag, message)
+  if _PY.app_error then _PY.app_error() end
+end
+
 function M.log(level, tag, ...)
   M.line(level, tag, M.join(...))
 end

@@ -71,7 +71,7 @@ local function guarded(inst, fn, handler, ...)
   local ok, e = xpcall(fn, tostring, ...)
   if not ok and not inst.killed then
     if handler then return guarded(inst, handler, nil, e) end
-    log.line("ERROR", inst.tag, e)
+    log.fail(inst.tag, e)
   end
 end
 
@@ -148,7 +148,7 @@ function M.execute(id, trigger)
   S.emit("SceneStartedEvent", { id = id })
   require("fibaro.sdk").post(function()
     local chunk, err = load(code, "=" .. tag, "t", newEnv(inst))
-    if not chunk then log.line("ERROR", tag, err)
+    if not chunk then log.fail(tag, err)
     else guarded(inst, chunk) end
     inst.mainDone = true
     check(inst)

@@ -92,7 +92,7 @@ function M.newEnv(qa)
   -- QuickApp goes on. Returns ok, results.
   local function protect(fn, ...)
     local res = table.pack(xpcall(fn, errmsg, ...))
-    if not res[1] then log.line("ERROR", tag(), tostring(res[2])) end
+    if not res[1] then log.fail(tag(), tostring(res[2])) end
     return unpack(res, 1, res.n)
   end
   qa.protect = protect
@@ -102,7 +102,7 @@ function M.newEnv(qa)
     return function(...)
       local res = table.pack(xpcall(fn, errmsg, ...))
       if not res[1] then
-        if handler then protect(handler, res[2]) else log.line("ERROR", tag(), tostring(res[2])) end
+        if handler then protect(handler, res[2]) else log.fail(tag(), tostring(res[2])) end
       end
       return unpack(res, 2, res.n)
     end

@@ -13,7 +13,22 @@ local MAX_MESSAGES = 1000
 
 -- The emulated clock: real time plus an offset (--%%time).
 S.offset = 0
-function S.now() return os.time() + S.offset end
+-- Sunrise and sunset are recomputed when the emulated day changes (the box
+-- does it at midnight), so a run on virtual time sees tomorrow's values.
+local sunStale
+function S.now()
+  local t = os.time() + S.offset
+  if sunStale and t >= sunStale then
+    sunStale = nil
+    S.updateSun()
+  end
+  return t
+end
+
+local function nextMidnight(t)
+  local d = os.date("*t", t)
+  return os.time({ year = d.year, month = d.month, day = d.day + 1, hour = 0 })
+end
 log.clock = S.now
 
 -- Device types: the JSON text of each, decoded when the type is first used.
@@ -185,6 +200,7 @@ function S.addRoot()
       power = 0, energy = 0 },
     actions = { reconfigure = 0 }, created = now, modified = now, sortOrder = 1 }
   S.info.sunriseHour, S.info.sunsetHour = sunrise, sunset
+  sunStale = nextMidnight(now)
 end
 
 function S.updateSun()
@@ -192,6 +208,7 @@ function S.updateSun()
   S.updateProperty(1, "sunriseHour", sunrise)
   S.updateProperty(1, "sunsetHour", sunset)
   S.info.sunriseHour, S.info.sunsetHour = sunrise, sunset
+  sunStale = nextMidnight(S.now())
 end
 
 ------------------------------------------------------------------ devices

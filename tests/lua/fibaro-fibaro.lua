@@ -1,4 +1,6 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
+-- exit: 1
+-- stderr: plua: 1 QuickApp error
 -- env: TZ=UTC
 -- fibaro.*: devices, rooms, globals, custom events, scenes, profiles, alarms,
 -- logging with tags, timers with error handlers, sleep; hub is fibaro.

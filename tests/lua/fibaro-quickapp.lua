@@ -1,4 +1,6 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
+-- exit: 1
+-- stderr: plua: 2 QuickApp errors
 -- env: TZ=UTC
 -- QuickAppBase/QuickApp methods: properties, view, variables, actions, name,
 -- enabled, visible, interfaces, internal storage, UI routing, errors.

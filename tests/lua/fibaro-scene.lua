@@ -1,4 +1,6 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
+-- exit: 1
+-- stderr: plua: 1 QuickApp error
 -- env: TZ=UTC
 -- Lua scenes: a scene's actions run in their own environment when executed
 -- (fibaro.scene, api.post /scenes/{id}/execute), log as SCENE<id>, see

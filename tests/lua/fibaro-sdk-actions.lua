@@ -1,6 +1,7 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
+-- exit: 1
+-- stderr: plua: 2 QuickApp errors
 -- env: TZ=UTC
--- no-stderr
 -- onAction / onUIEvent routing as the HC3 does it: fibaro.call, REST actions
 -- (POST /devices/{id}/action, GET /callAction) with their arguments, a
 -- missing method, errors; UI events from --%%u rows and registerUICallback,

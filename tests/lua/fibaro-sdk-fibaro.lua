@@ -1,4 +1,6 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
+-- exit: 1
+-- stderr: plua: 1 QuickApp error
 -- env: TZ=UTC
 -- stderr: fibaro.setGlobalVariable: global variable 'NoSuch' not found
 -- Every fibaro.* function of the HC3 Lua API as a QuickApp sees it: return

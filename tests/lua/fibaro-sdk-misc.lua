@@ -1,6 +1,7 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
+-- exit: 1
+-- stderr: plua: 1 QuickApp error
 -- env: TZ=UTC
--- no-stderr
 -- max-seconds: 10
 -- The rest of a QuickApp's world: class (constructor, inheritance, tostring),
 -- os.time/os.date on the emulated clock (--%%time), os.clock,

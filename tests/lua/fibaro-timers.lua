@@ -1,4 +1,6 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
+-- exit: 1
+-- stderr: plua: 1 QuickApp error
 -- env: TZ=UTC
 -- Timers inside a QuickApp: errors logged HC3-style and the QuickApp goes on;
 -- setInterval/clearInterval; sleep suspends only this coroutine; os.time
