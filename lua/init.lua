@@ -24,6 +24,63 @@ end
 function PY.get_quickapps() return {} end
 function PY.get_quickapp(id) return nil end -- luacheck: no unused args
 
+-- The environment that code typed at the REPL, sent to /plua/execute or to
+-- D-Bus Execute runs in: nil means the global one. target is nil (the
+-- default) or the text after `:qa` / the "qa" field; returns env, or nil and
+-- a message. The emulator replaces it (a QuickApp's environment).
+function PY.code_env(target)
+  if target ~= nil then return nil, "no QuickApp " .. target .. " (not running under --fibaro)" end
+  return nil
+end
+
+-- The terminal REPL shows a table result with this: nested (at most `depth`
+-- levels, 4 by default), keys sorted (numbers first), cycles marked, a short
+-- table on one line. A table with a __tostring metamethod shows that.
+local function prettyKey(k)
+  if type(k) == "string" and k:match("^[%a_][%w_]*$") then return k end
+  return "[" .. (type(k) == "string" and string.format("%q", k) or tostring(k)) .. "]"
+end
+
+local function keyBefore(a, b)
+  local ta, tb = type(a), type(b)
+  if ta ~= tb then
+    if ta == "number" or tb == "number" then return ta == "number" end
+    return ta < tb
+  end
+  if ta == "number" or ta == "string" then return a < b end
+  return tostring(a) < tostring(b)
+end
+
+function PY.pretty(value, depth)
+  depth = depth or 4
+  local seen = {}
+  local function walk(v, indent, level)
+    if type(v) == "string" then return (string.format("%q", v):gsub("\\\n", "\\n")) end
+    if type(v) ~= "table" then return tostring(v) end
+    local mt = getmetatable(v)
+    if mt and mt.__tostring then return tostring(v) end
+    if seen[v] then return "(cycle)" end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    if #keys == 0 then return "{}" end
+    if level >= depth then return "{...}" end
+    seen[v] = true
+    table.sort(keys, keyBefore)
+    local n, parts, width = #v, {}, 0
+    for i, k in ipairs(keys) do
+      local item = walk(v[k], indent .. "  ", level + 1)
+      if not (math.type(k) == "integer" and k >= 1 and k <= n) then item = prettyKey(k) .. " = " .. item end
+      parts[i] = item
+      width = width + #item + 2
+    end
+    seen[v] = nil
+    local flat = table.concat(parts, ", ")
+    if width + #indent < 72 and not flat:find("\n") then return "{ " .. flat .. " }" end
+    return "{\n" .. indent .. "  " .. table.concat(parts, ",\n" .. indent .. "  ") .. "\n" .. indent .. "}"
+  end
+  return walk(value, "", 0)
+end
+
 -- Runs the main script. Replaceable (by a -e fragment, or by the emulator,
 -- which preprocesses QuickApp headers): it is looked up after the fragments ran.
 function PY.main_file_hook(filename)

@@ -797,7 +797,8 @@ static int
 load_code (lua_State  *L,
            const char *code,
            gsize       code_len,
-           const char *chunk_name)
+           const char *chunk_name,
+           const char *target)
 {
   GString *expression = g_string_sized_new (code_len + 8);
   int status;
@@ -811,6 +812,8 @@ load_code (lua_State  *L,
       lua_pop (L, 1);
       status = luaL_loadbuffer (L, code, code_len, chunk_name);
     }
+  if (status == LUA_OK)
+    status = plua_runtime_set_chunk_env (plua_runtime_from_lua (L), L, target);
   return status;
 }
 
@@ -831,7 +834,7 @@ plua_api_calls_execute_func (PluaApiCalls       *calls,
   call = call_new (calls, CALL_EXECUTE, NULL, timeout);
   call->func = func;
   call->func_data = user_data;
-  if (load_code (L, code, code_len, chunk_name) != LUA_OK)
+  if (load_code (L, code, code_len, chunk_name, NULL) != LUA_OK)
     {
       g_autofree char *error = take_error_message (L);
 
@@ -847,12 +850,13 @@ plua_api_calls_execute (PluaApiCalls      *calls,
                         SoupServerMessage *msg,
                         const char        *code,
                         gsize              code_len,
+                        const char        *target,
                         double             timeout)
 {
   lua_State *L = plua_runtime_get_state (calls->runtime);
   PluaApiCall *call = call_new (calls, CALL_EXECUTE, msg, timeout);
 
-  if (load_code (L, code, code_len, CHUNK_NAME) != LUA_OK)
+  if (load_code (L, code, code_len, CHUNK_NAME, target) != LUA_OK)
     {
       g_autofree char *error = take_error_message (L);
 

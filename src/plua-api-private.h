@@ -34,11 +34,14 @@ void          plua_api_calls_capture        (PluaApiCalls *calls,
                                              const char   *line,
                                              gsize         len);
 
-/* POST /plua/execute with its body already checked: answers msg. */
+/* POST /plua/execute with its body already checked: answers msg. target:
+ * the "qa" field (the QuickApp whose environment the code runs in under
+ * --fibaro), or NULL for the default. */
 void          plua_api_calls_execute        (PluaApiCalls      *calls,
                                              SoupServerMessage *msg,
                                              const char        *code,
                                              gsize              code_len,
+                                             const char        *target,
                                              double             timeout);
 /* The hook function and its nargs arguments are on top of the runtime's
  * state: runs it (popping them) and answers msg with what it returns:

@@ -79,7 +79,7 @@ static const RouteInfo routes[] = {
   { "GET", "/openapi.json", "OpenAPI 3 description of this API" },
   { "GET", "/web", "web REPL" },
   { "GET", "/docs", "API documentation: HC3 routes by tag, try a request" },
-  { "POST", "/plua/execute", "run Lua code: {\"code\", \"timeout\"}" },
+  { "POST", "/plua/execute", "run Lua code: {\"code\", \"timeout\", \"qa\"}" },
   { "GET", "/plua/status", "runtime status" },
   { "GET", "/plua/info", "API and runtime information" },
   { "GET", "/plua/state", "runtime state" },
@@ -521,6 +521,8 @@ reply_execute (PluaApiServer     *self,
   JsonObject *object;
   JsonNode *code;
   JsonNode *timeout_node;
+  JsonNode *qa_node;
+  g_autofree char *target = NULL;
   double timeout = PLUA_API_DEFAULT_TIMEOUT;
   const char *data;
   gsize len;
@@ -571,9 +573,25 @@ reply_execute (PluaApiServer     *self,
           return;
         }
     }
+  /* "qa": under --fibaro, the QuickApp (id) whose environment runs the code */
+  qa_node = json_object_get_member (object, "qa");
+  if (qa_node != NULL && !JSON_NODE_HOLDS_NULL (qa_node))
+    {
+      GType type = json_node_get_value_type (qa_node);
+
+      if (type == G_TYPE_INT64)
+        target = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (qa_node));
+      else if (type == G_TYPE_STRING)
+        target = g_strdup (json_node_get_string (qa_node));
+      else
+        {
+          plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("\"qa\" must be a QuickApp id"));
+          return;
+        }
+    }
   {
     const char *text = json_node_get_string (code);
-    plua_api_calls_execute (self->calls, msg, text, strlen (text), timeout);
+    plua_api_calls_execute (self->calls, msg, text, strlen (text), target, timeout);
   }
 }
 

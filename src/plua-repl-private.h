@@ -32,6 +32,7 @@ struct _PluaRepl
   int          box_ref;
 
   GString     *chunk;          /* lines of a chunk that is not complete yet */
+  char        *qa_target;      /* `:qa ID`: the QuickApp chunks run in, NULL the default */
   GString     *input;          /* without readline: bytes read, not yet a line */
   char        *history_path;
   char        *last_history;   /* not added twice in a row */

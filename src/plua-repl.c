@@ -166,22 +166,38 @@ plua_repl_is_incomplete (lua_State *L)
 /* Like lua.c: an expression is printed, so "return " is tried first; the chunk
  * itself only when that does not compile. */
 static ChunkStatus
+plua_repl_compiled (PluaRepl  *self,
+                    lua_State *L)
+{
+  if (plua_runtime_set_chunk_env (self->runtime, L, self->qa_target) != LUA_OK)
+    return CHUNK_ERROR;
+  return CHUNK_READY;
+}
+
+static ChunkStatus
 plua_repl_compile (PluaRepl  *self,
                    lua_State *L)
 {
-  g_autofree char *expression = g_strconcat ("return ", self->chunk->str, NULL);
+  g_autofree char *expression = NULL;
   gboolean expression_incomplete;
   int status;
 
+  /* "=expr" as lua5.1's REPL and lua.c's habit: the value of expr */
+  if (self->chunk->str[0] == '=')
+    expression = g_strconcat ("return ", self->chunk->str + 1, NULL);
+  else
+    expression = g_strconcat ("return ", self->chunk->str, NULL);
   status = luaL_loadbuffer (L, expression, strlen (expression), CHUNK_NAME);
   if (status == LUA_OK)
-    return CHUNK_READY;
+    return plua_repl_compiled (self, L);
   expression_incomplete = status == LUA_ERRSYNTAX && plua_repl_is_incomplete (L);
+  if (self->chunk->str[0] == '=')
+    return expression_incomplete ? (lua_pop (L, 1), CHUNK_INCOMPLETE) : CHUNK_ERROR;
   lua_pop (L, 1);
 
   status = luaL_loadbuffer (L, self->chunk->str, self->chunk->len, CHUNK_NAME);
   if (status == LUA_OK)
-    return CHUNK_READY;
+    return plua_repl_compiled (self, L);
   /* "1 +" is a broken statement but an unfinished expression: keep reading. */
   if (status == LUA_ERRSYNTAX && (plua_repl_is_incomplete (L) || expression_incomplete))
     {
@@ -191,7 +207,18 @@ plua_repl_compile (PluaRepl  *self,
   return CHUNK_ERROR;
 }
 
-/* Runs in a pcall on the main state: the results as lua.c prints them. */
+static gboolean
+has_tostring (lua_State *L,
+              int        index)
+{
+  if (luaL_getmetafield (L, index, "__tostring") == LUA_TNIL)
+    return FALSE;
+  lua_pop (L, 1);
+  return TRUE;
+}
+
+/* Runs in a pcall on the main state: the results as lua.c prints them,
+ * tables nested as _PY.pretty shows them. */
 static int
 plua_repl_format_results (lua_State *L)
 {
@@ -199,9 +226,24 @@ plua_repl_format_results (lua_State *L)
   luaL_Buffer b;
 
   lua_getglobal (L, "tostring");
+  lua_getglobal (L, "_PY");
+  if (lua_istable (L, -1))
+    lua_getfield (L, -1, "pretty");
+  else
+    lua_pushnil (L);
+  lua_remove (L, -2);
   for (int i = 1; i <= n; i++)
     {
-      if (lua_isfunction (L, n + 1))
+      /* a table without __tostring: nested, keys sorted (_PY.pretty) */
+      if (lua_istable (L, i) && lua_isfunction (L, n + 2) && !has_tostring (L, i))
+        {
+          lua_pushvalue (L, n + 2);
+          lua_pushvalue (L, i);
+          lua_call (L, 1, 1);
+          if (lua_type (L, -1) != LUA_TSTRING)
+            return luaL_error (L, "'_PY.pretty' must return a string");
+        }
+      else if (lua_isfunction (L, n + 1))
         {
           lua_pushvalue (L, n + 1);
           lua_pushvalue (L, i);
@@ -417,6 +459,34 @@ plua_repl_run_chunk (PluaRepl  *self,
   plua_runtime_dispatched (self->runtime);
 }
 
+/* `:qa ID` (under --fibaro): later chunks run in that QuickApp's
+ * environment; `:qa` alone goes back to the default (the main QuickApp). */
+static void
+plua_repl_choose_qa (PluaRepl   *self,
+                     const char *id)
+{
+  lua_State *L = plua_runtime_get_state (self->runtime);
+  const char *target = id[0] != '\0' ? id : NULL;
+  g_autofree char *message = NULL;
+
+  lua_pushnil (L);   /* a stand-in chunk: only the answer matters */
+  if (plua_runtime_set_chunk_env (self->runtime, L, target) != LUA_OK)
+    {
+      gsize len;
+      const char *msg = lua_tolstring (L, -1, &len);
+
+      plua_repl_write_stderr (self, msg != NULL ? msg : "?", msg != NULL ? len : 1);
+      lua_pop (L, 1);
+      return;
+    }
+  lua_pop (L, 1);
+  g_free (self->qa_target);
+  self->qa_target = g_strdup (target);
+  message = target != NULL ? g_strdup_printf (_("code runs in QuickApp %s"), target)
+                           : g_strdup (_("code runs in the main QuickApp"));
+  plua_repl_output (self, message, strlen (message));
+}
+
 /* One line typed (or read from the pipe), without its newline. */
 void
 plua_repl_handle_line (PluaRepl   *self,
@@ -431,6 +501,12 @@ plua_repl_handle_line (PluaRepl   *self,
 
       if (trimmed[0] == '\0')
         return;
+      if (g_str_has_prefix (trimmed, ":qa") && (trimmed[3] == '\0' || g_ascii_isspace (trimmed[3])))
+        {
+          editing_history_add (self, trimmed);
+          plua_repl_choose_qa (self, g_strstrip (trimmed + 3));
+          return;
+        }
       /* Bare "exit" and "quit" as in many shells, not only the functions. */
       if (strcmp (trimmed, "exit") == 0 || strcmp (trimmed, "quit") == 0)
         {
@@ -472,7 +548,8 @@ plua_repl_flush_chunk (PluaRepl *self)
   if (self->chunk->len == 0)
     return;
 
-  if (luaL_loadbuffer (L, self->chunk->str, self->chunk->len, CHUNK_NAME) == LUA_OK)
+  if (luaL_loadbuffer (L, self->chunk->str, self->chunk->len, CHUNK_NAME) == LUA_OK &&
+      plua_repl_compiled (self, L) == CHUNK_READY)
     plua_repl_run_chunk (self, L);
   else
     {
@@ -658,6 +735,7 @@ plua_repl_finalize (GObject *object)
   g_string_free (self->chunk, TRUE);
   g_string_free (self->input, TRUE);
   g_free (self->history_path);
+  g_free (self->qa_target);
   g_free (self->last_history);
   free (self->saved_line);
 

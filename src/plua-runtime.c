@@ -548,6 +548,49 @@ plua_runtime_get_app_errors (PluaRuntime *self)
   return self->app_errors;
 }
 
+int
+plua_runtime_set_chunk_env (PluaRuntime *self,
+                            lua_State   *L,
+                            const char  *target)
+{
+  int chunk = lua_gettop (L);
+
+  g_return_val_if_fail (PLUA_IS_RUNTIME (self), LUA_ERRRUN);
+
+  if (lua_getglobal (L, "_PY") != LUA_TTABLE ||
+      lua_getfield (L, -1, "code_env") != LUA_TFUNCTION)
+    {
+      lua_settop (L, chunk);
+      return LUA_OK;
+    }
+  if (target != NULL)
+    lua_pushstring (L, target);
+  else
+    lua_pushnil (L);
+  if (lua_pcall (L, 1, 2, 0) != LUA_OK)
+    {
+      lua_replace (L, chunk);
+      lua_settop (L, chunk);
+      return LUA_ERRRUN;
+    }
+  if (lua_istable (L, -2))
+    {
+      lua_pushvalue (L, -2);
+      /* a main chunk's only upvalue is _ENV */
+      if (lua_setupvalue (L, chunk, 1) == NULL)
+        lua_pop (L, 1);
+    }
+  else if (lua_isstring (L, -1))
+    {
+      lua_pushvalue (L, -1);
+      lua_replace (L, chunk);
+      lua_settop (L, chunk);
+      return LUA_ERRRUN;
+    }
+  lua_settop (L, chunk);
+  return LUA_OK;
+}
+
 gboolean
 plua_runtime_had_error (PluaRuntime *self)
 {

@@ -69,6 +69,15 @@ void         plua_runtime_report_error   (PluaRuntime *self,
                                           const char  *context);
 gboolean     plua_runtime_had_error      (PluaRuntime *self);
 
+/* Gives the chunk on top of L (just loaded) the environment that code typed
+ * at a REPL or sent to /plua/execute or D-Bus runs in: _PY.code_env(target)
+ * (under --fibaro a QuickApp's; target NULL the default one, else an id).
+ * On a bad target, replaces the chunk with the message and returns
+ * LUA_ERRRUN; LUA_OK otherwise (also when there is no such hook). */
+int          plua_runtime_set_chunk_env  (PluaRuntime *self,
+                                          lua_State   *L,
+                                          const char  *target);
+
 /* An error inside a QuickApp (syntax, onInit, a callback), already logged by
  * the emulator as the box logs it: the run goes on (ends with --fail-fast),
  * its exit status becomes 1 and the end of the run says how many there were. */

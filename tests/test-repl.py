@@ -120,8 +120,17 @@ def pipe_tests():
     check_pipe("pipe/expression nil", "nil\n", lambda r: r.lines() == ["nil"])
     check_pipe("pipe/several results tab separated", '1, "a", true\n',
                lambda r: r.lines() == ["1\ta\ttrue"])
-    check_pipe("pipe/table result", "{}\n",
-               lambda r: re.fullmatch(r"table: 0x[0-9a-fA-F]+", r.lines()[0]) is not None)
+    check_pipe("pipe/table result", "{}\n", lambda r: r.lines() == ["{}"])
+    check_pipe("pipe/table pretty-printed: nested, sorted keys, bounded depth",
+               "{z=1, 'first', a={b={c={d={e={}}}}}, [2]=true}\n",
+               lambda r: r.lines() == ['{ "first", true, a = { b = { c = { d = {...} } } }, z = 1 }'])
+    check_pipe("pipe/a long table one field a line",
+               "t = {} for i = 1, 12 do t['key' .. i] = i * 1000 end\nt\n",
+               lambda r: r.lines()[0] == "{" and r.lines()[1] == "  key1 = 1000," and r.lines()[-1] == "}")
+    check_pipe("pipe/a table with __tostring shows it",
+               "setmetatable({}, {__tostring = function() return 'custom' end})\n",
+               lambda r: r.lines() == ["custom"])
+    check_pipe("pipe/=expr", "=1+1\n", lambda r: r.lines() == ["2"])
     check_pipe("pipe/statement prints nothing", "y = 3\n",
                lambda r: r.stdout == "" and r.stderr == "")
     check_pipe("pipe/statement runs once", "n = (n or 0) + 1\nn\n",

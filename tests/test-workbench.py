@@ -60,7 +60,7 @@ def test_exit_status(tmp):
     check("exit: the run goes on after an error", "[DEBUG] [QUICKAPP5001]: still running" in out, out)
     for what in ("boom in onInit", "boom in timer", "boom in button"):
         check(f"exit: '{what}' is an ERROR console line on stdout",
-              re.search(r"\[ERROR\] \[QUICKAPP5001\]: errs\.lua:\d+: " + what, out) is not None, out)
+              re.search(r"\[ERROR\] \[QUICKAPP5001\]: \S*errs\.lua:\d+: " + what, out) is not None, out)
     check("exit: one-line summary on stderr", err.strip().endswith("plua: 3 QuickApp errors"), err)
     check("exit: console lines are not on stderr", "boom" not in err, err)
 
@@ -73,7 +73,7 @@ def test_exit_status(tmp):
     good = write(tmp, "good.lua", "--%%id:5003\nfunction QuickApp:onInit() self:debug('good one') end\n")
     rc, out, err, _ = run(["--fibaro", "--noapi", bad, good], tmp)
     check("exit: a syntax error in a QuickApp gives status 1", rc == 1, f"{rc} {err}")
-    check("exit: the syntax error names the line", re.search(r"\[ERROR\] \[QUICKAPP5002\]: broken\.lua:3:", out) is not None, out)
+    check("exit: the syntax error names the line", re.search(r"\[ERROR\] \[QUICKAPP5002\]: \S*broken\.lua:3:", out) is not None, out)
     check("exit: the other QuickApp still runs", "good one" in out, out)
     check("exit: summary for the syntax error", "plua: 1 QuickApp error" in err, err)
 
@@ -122,10 +122,72 @@ def test_virtual_time(tmp):
           "[DEBUG] [QUICKAPP5004]: an hour later" in out and secs < 5, f"{rc} {out!r} {secs:.2f} s {err}")
 
 
+MAIN_QA = """--%%name:Main
+--%%id:5001
+myGlobal = 42
+function QuickApp:hello() return "hello from " .. self.name end
+function QuickApp:onInit() self:debug("up") end
+"""
+SECOND_QA = """--%%name:Second
+--%%id:5002
+other = "second"
+function QuickApp:onInit() end
+"""
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+def execute(port, body):
+    import json
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/plua/execute", data=json.dumps(body).encode(),
+                                 method="POST", headers={"Content-Type": "application/json",
+                                                         "Authorization": "Bearer " + TOKEN})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def test_repl_in_quickapp(tmp):
+    from apitest import ApiPlua
+    main = write(tmp, "main.lua", MAIN_QA)
+    second = write(tmp, "second.lua", SECOND_QA)
+    lines = ["myGlobal", "quickApp:hello()", "=fibaro.getName(5001)", ":qa 5002", "other, myGlobal",
+             ":qa 9999", ":qa", "=myGlobal", "{b={2,3}, a=1, [1]='x'}", "=api.get('/devices/5002').name",
+             "x = 7", "=quickApp.id, x"]
+    rc, out, err, _ = run(["--fibaro", "--noapi", "-i", main, second], tmp, stdin="\n".join(lines) + "\n")
+    want = ["[DEBUG] [QUICKAPP5001]: up", "42", "hello from Main", "Main", "code runs in QuickApp 5002",
+            "second\tnil", "code runs in the main QuickApp", "42", '{ "x", a = 1, b = { 2, 3 } }', "Second",
+            "5001\t7"]
+    check("repl: terminal REPL runs in the main QuickApp's environment, :qa switches, =expr, tables pretty",
+          out.splitlines() == want, f"{out!r} {err!r}")
+    check("repl: :qa with an unknown id says so", "no QuickApp 9999" in err, err)
+
+    p = ApiPlua(PLUA, ["--fibaro", "--api-token", TOKEN, main, second], env=dict(os.environ), cwd=tmp)
+    try:
+        check("execute: server up", p.port is not None, "".join(p.stderr))
+        status, body = execute(p.port, {"code": "return myGlobal, quickApp.id, fibaro.getName(5002)"})
+        check("execute: runs in the main QuickApp by default", status == 200 and body["result"] == [42, 5001, "Second"],
+              (status, body))
+        status, body = execute(p.port, {"code": "return other, quickApp.id", "qa": 5002})
+        check("execute: the qa field chooses the QuickApp", status == 200 and body["result"] == ["second", 5002],
+              (status, body))
+        status, body = execute(p.port, {"code": "return 1", "qa": 4711})
+        check("execute: an unknown qa is a 400 that names it", status == 400 and "4711" in body.get("error", ""),
+              (status, body))
+        status, body = execute(p.port, {"code": "return 1", "qa": {}})
+        check("execute: a qa that is not an id is a 400", status == 400, (status, body))
+    finally:
+        p.stop()
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="plua-workbench-") as tmp:
         test_exit_status(tmp)
         test_virtual_time(tmp)
+        test_repl_in_quickapp(tmp)
     if failed:
         print(f"{len(failed)} failed: {', '.join(failed)}")
         return 1

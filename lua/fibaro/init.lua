@@ -654,7 +654,9 @@ function E.install()
         if h.state then useState(h.state) end
         E.loadScene(f, parsed[i].src, h)
       else
-        announce(E.loadQuickApp(f, parsed[i].src, h))
+        local qa = E.loadQuickApp(f, parsed[i].src, h)
+        E.mainId = E.mainId or qa.id
+        announce(qa)
       end
     end
   end
@@ -673,6 +675,26 @@ function E.install()
     end
     table.sort(list, function(a, b) return a.id < b.id end)
     return list
+  end
+  -- REPL lines, /plua/execute and D-Bus Execute run in a QuickApp's
+  -- environment: `fibaro`, `api`, `quickApp` and its globals are there. The
+  -- default is the main QuickApp (the first one loaded); `:qa ID` or the
+  -- "qa" field choose another (a child id means its parent's QuickApp).
+  PY.code_env = function(target)
+    local id = E.mainId
+    if target ~= nil then
+      id = math.tointeger(tonumber(target))
+      if not id then return nil, "bad QuickApp id '" .. tostring(target) .. "'" end
+      local owner = S.owners[id]
+      if owner then id = owner.id end
+    end
+    local qa = id and E.quickApps[id]
+    if not qa then
+      if target == nil then return nil end -- no QuickApp (scenes only): the global one
+      return nil, "no QuickApp " .. tostring(target)
+    end
+    if not qa.env then return nil, "QuickApp " .. id .. " has not started yet" end
+    return qa.env
   end
   PY.get_quickapp = function(id)
     local qa = E.quickApps[tonumber(id)]
