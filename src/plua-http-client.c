@@ -2,12 +2,17 @@
  * (lua/net/http.lua), and _PY.http_call_sync.
  *
  * One SoupSession per runtime, made on first use and kept in the registry:
- * connections are reused (keep-alive) across requests. Each request runs
- * with soup_session_send_and_read_async; its own GLib timeout cancels it and
- * reports "timeout". Bodies are bytes both ways (GBytes <-> Lua strings).
+ * connections are reused (keep-alive) across requests. Each request is sent
+ * with soup_session_send_async and its body read in chunks, after content
+ * decoding, up to max_size bytes (maxResponseSize, default 64 MiB: a small
+ * gzip answer can inflate to gigabytes); its own GLib timeout cancels it and
+ * reports "timeout". A body with fewer bytes than its Content-Length is a
+ * failure; a chunked one cut between two chunks is not (libsoup 3.2.3's body
+ * stream sees a clean end there: a known gap).
+ * Bodies are bytes both ways (GBytes <-> Lua strings).
  *
  * Lua side (require "plua.http.client"):
- *   request(url, method, headers, body, timeout_ms, check_certificate, fn)
+ *   request(url, method, headers, body, timeout_ms, check_certificate, fn[, max_size])
  *     fn(nil, {status=, data=, headers={lower-case name = value}}) on any
  *     HTTP status, fn(message) on a transport failure ("timeout" for one).
  */
@@ -27,6 +32,8 @@
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define SYNC_TIMEOUT_S     30
+#define DEFAULT_MAX_SIZE   (64 * 1024 * 1024)
+#define READ_CHUNK         (64 * 1024)
 
 #define SESSION_MT "plua.http.session"
 
@@ -49,6 +56,9 @@ typedef struct
   int           callback_ref;
   gboolean      timed_out;
   char         *early_error;
+  GInputStream *stream;      /* the body being read */
+  GByteArray   *data;
+  guint64       max_size;
 } ClientRequest;
 
 static const char session_key = 'S';
@@ -268,6 +278,8 @@ request_free (ClientRequest *req)
 {
   g_clear_object (&req->msg);
   g_clear_object (&req->cancellable);
+  g_clear_object (&req->stream);
+  g_clear_pointer (&req->data, g_byte_array_unref);
   g_free (req->early_error);
   g_free (req);
 }
@@ -310,30 +322,117 @@ request_finish (ClientRequest *req,
   plua_runtime_dispatched (runtime);
 }
 
+/* Stops reading a body that is not wanted: with the cancellable cancelled,
+ * closing does not read the rest to keep the connection (libsoup drops it). */
 static void
-request_done (GObject      *source,
+abort_body (ClientRequest *req)
+{
+  g_cancellable_cancel (req->cancellable);
+  g_input_stream_close (req->stream, req->cancellable, NULL);
+}
+
+static char *
+too_big_message (guint64 max_size)
+{
+  return g_strdup_printf ("response body larger than maxResponseSize (%" G_GUINT64_FORMAT " bytes)", max_size);
+}
+
+/* What a failed send or read reports: "timeout" when ours fired. */
+static void
+request_fail (ClientRequest *req,
+              const GError  *error)
+{
+  g_autofree char *message = req->timed_out ? g_strdup ("timeout") : describe_error (error);
+
+  request_finish (req, NULL, message);
+}
+
+static void request_read (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+read_more (ClientRequest *req)
+{
+  g_input_stream_read_bytes_async (req->stream, READ_CHUNK, G_PRIORITY_DEFAULT,
+                                   req->cancellable, request_read, req);
+}
+
+static void
+request_read (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
   ClientRequest *req = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = NULL;
-  g_autofree char *message = NULL;
+  g_autoptr (GBytes) chunk = NULL;
+  gsize len;
 
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
   if (req->runtime == NULL)
     {
       request_free (req);
       return;
     }
-  if (body == NULL)
+  if (chunk == NULL)
     {
-      if (req->timed_out)
-        message = g_strdup ("timeout");
-      else
-        message = describe_error (error);
+      request_fail (req, error);
+      return;
     }
-  request_finish (req, body, message);
+  len = g_bytes_get_size (chunk);
+  if (len == 0)
+    {
+      g_autoptr (GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&req->data));
+
+      request_finish (req, body, NULL);
+      return;
+    }
+  if (req->data->len + len > req->max_size)
+    {
+      g_autofree char *message = too_big_message (req->max_size);
+
+      /* the connection goes: what is left of the body is not read */
+      abort_body (req);
+      request_finish (req, NULL, message);
+      return;
+    }
+  g_byte_array_append (req->data, g_bytes_get_data (chunk, NULL), len);
+  read_more (req);
+}
+
+static void
+request_sent (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  ClientRequest *req = user_data;
+  g_autoptr (GError) error = NULL;
+  GInputStream *stream;
+  goffset announced;
+
+  stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (req->runtime == NULL)
+    {
+      g_clear_object (&stream);
+      request_free (req);
+      return;
+    }
+  if (stream == NULL)
+    {
+      request_fail (req, error);
+      return;
+    }
+  req->stream = stream;
+  announced = soup_message_headers_get_content_length (soup_message_get_response_headers (req->msg));
+  if (announced > 0 && (guint64) announced > req->max_size &&
+      soup_message_headers_get_one (soup_message_get_response_headers (req->msg), "Content-Encoding") == NULL)
+    {
+      g_autofree char *message = too_big_message (req->max_size);
+
+      abort_body (req);
+      request_finish (req, NULL, message);
+      return;
+    }
+  req->data = g_byte_array_new ();
+  read_more (req);
 }
 
 static gboolean
@@ -367,6 +466,7 @@ l_request (lua_State *L)
   const char *body = NULL;
   size_t body_len = 0;
   lua_Number timeout_ms;
+  lua_Number max_size;
   gboolean check_certificate;
   PluaRuntime *runtime = plua_runtime_from_lua (L);
   Session *s;
@@ -385,6 +485,9 @@ l_request (lua_State *L)
   timeout_ms = luaL_optnumber (L, 5, DEFAULT_TIMEOUT_MS);
   check_certificate = lua_isnoneornil (L, 6) || lua_toboolean (L, 6);
   luaL_checktype (L, 7, LUA_TFUNCTION);
+  max_size = luaL_optnumber (L, 8, DEFAULT_MAX_SIZE);
+  if (!(max_size >= 0))
+    return luaL_argerror (L, 8, "maxResponseSize must be a number of bytes");
 
   s = get_session (L, &session_key);
 
@@ -392,6 +495,7 @@ l_request (lua_State *L)
   req->runtime = runtime;
   req->L = plua_runtime_get_state (runtime);
   req->owner = s;
+  req->max_size = max_size >= (lua_Number) G_MAXUINT64 ? G_MAXUINT64 : (guint64) max_size;
   req->link.data = req;
   lua_pushvalue (L, 7);
   req->callback_ref = luaL_ref (L, LUA_REGISTRYINDEX);
@@ -413,12 +517,50 @@ l_request (lua_State *L)
   if (timeout_ms > 0)
     req->timeout_id = g_timeout_add (timeout_ms >= G_MAXUINT ? G_MAXUINT : (guint) timeout_ms,
                                      request_timeout, req);
-  soup_session_send_and_read_async (s->session, req->msg, G_PRIORITY_DEFAULT,
-                                    req->cancellable, request_done, req);
+  soup_session_send_async (s->session, req->msg, G_PRIORITY_DEFAULT,
+                           req->cancellable, request_sent, req);
   return 0;
 }
 
 /* --- _PY.http_call_sync ------------------------------------------------------ */
+
+/* The blocking twin of request_sent/request_read: the body, at most max_size
+ * bytes after content decoding. */
+static GBytes *
+read_capped_sync (SoupSession  *session,
+                  SoupMessage  *msg,
+                  guint64       max_size,
+                  GError      **error)
+{
+  g_autoptr (GInputStream) stream = soup_session_send (session, msg, NULL, error);
+  g_autoptr (GByteArray) data = NULL;
+
+  if (stream == NULL)
+    return NULL;
+  data = g_byte_array_new ();
+  for (;;)
+    {
+      g_autoptr (GBytes) chunk = g_input_stream_read_bytes (stream, READ_CHUNK, NULL, error);
+      gsize len;
+
+      if (chunk == NULL)
+        return NULL;
+      len = g_bytes_get_size (chunk);
+      if (len == 0)
+        return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+      if (data->len + len > max_size)
+        {
+          g_autoptr (GCancellable) cancelled = g_cancellable_new ();
+
+          g_cancellable_cancel (cancelled);
+          g_input_stream_close (stream, cancelled, NULL);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                       "response body larger than maxResponseSize (%" G_GUINT64_FORMAT " bytes)", max_size);
+          return NULL;
+        }
+      g_byte_array_append (data, g_bytes_get_data (chunk, NULL), len);
+    }
+}
 
 static void
 push_failure (lua_State  *L,
@@ -494,7 +636,7 @@ plua_http_call_sync (lua_State *L)
   g_uri_unref (uri);
   g_free (json);
 
-  response = soup_session_send_and_read (s->session, msg, NULL, &error);
+  response = read_capped_sync (s->session, msg, DEFAULT_MAX_SIZE, &error);
   if (response == NULL)
     {
       message = describe_error (error);

@@ -4,7 +4,8 @@
 --   local client = net.HTTPClient({ timeout = 5000 })
 --   client:request(url, {
 --     options = { method = "POST", headers = {...}, data = "bytes",
---                 timeout = 5000 (ms), checkCertificate = false },
+--                 timeout = 5000 (ms), checkCertificate = false,
+--                 maxResponseSize = bytes (default 64 MiB, counted after gzip) },
 --     success = function(response) end,  -- {status=, data=, headers=}, any status
 --     error = function(message) end,     -- transport failure; "timeout"
 --   })
@@ -72,7 +73,7 @@ function HTTPClient:request(url, params)
         setmetatable(response.headers, headers_mt)
         if on_success then on_success(response) end
       end
-    end)
+    end, options.maxResponseSize or self.maxResponseSize)
 end
 
 local function new_client(opts)
@@ -82,7 +83,11 @@ local function new_client(opts)
   if type(timeout) ~= "number" then
     error("HTTPClient: timeout must be a number of milliseconds", 2)
   end
-  return setmetatable({ timeout = timeout, checkCertificate = opts.checkCertificate }, HTTPClient)
+  if opts.maxResponseSize ~= nil and type(opts.maxResponseSize) ~= "number" then
+    error("HTTPClient: maxResponseSize must be a number of bytes", 2)
+  end
+  return setmetatable({ timeout = timeout, checkCertificate = opts.checkCertificate,
+    maxResponseSize = opts.maxResponseSize }, HTTPClient)
 end
 
 ---------------------------------------------------------------------------
