@@ -351,6 +351,9 @@ function QuickApp:onInit()
     self:debug("connected", e.returnCode == mqtt.ConnectReturnCode.CONNECTION_ACCEPTED)
     self.client:subscribe("zigbee2mqtt/sensor", { qos = mqtt.QoS.AT_LEAST_ONCE })
   end)
+  local function never() print("removed listener ran") end
+  self.client:addEventListener("message", never)
+  self.client:removeEventListener("message", never)
   self.client:addEventListener("subscribed", function() print("subscribed") end)
   self.client:addEventListener("message", function(e)
     local data = json.decode(e.payload)
@@ -379,6 +382,7 @@ def test_quickapp(checks, broker):
     text = "\n".join(r.lines)
     checks.check("a QuickApp under --fibaro subscribes and updates its property from messages",
                  "connected true" in text and "value 31.5" in text and "value 21.25" in text, text)
+    checks.check("removeEventListener in a QuickApp removes the listener", "removed listener ran" not in text, text)
     checks.check("an error in a QuickApp's listener is logged and the client goes on",
                  any("ERROR" in (l or "") and "too hot" in (l or "") for l in seen) and "value 21.25" in text, text)
 

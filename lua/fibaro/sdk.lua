@@ -477,16 +477,26 @@ function M.newEnv(qa)
   -- plua's net.MQTTClient; listeners and callbacks guarded like net's. The
   -- QuickApp's clients are disconnected when it restarts or is removed.
   qa.mqtt = qa.mqtt or {}
+  -- one guard per listener, so removeEventListener(name, fn) finds it
+  local guardedListeners = setmetatable({}, { __mode = "k" })
+  local function guardListeners(name, fn, ...)
+    if type(fn) == "function" then
+      guardedListeners[fn] = guardedListeners[fn] or guard(fn)
+      fn = guardedListeners[fn]
+    end
+    return name, fn, ...
+  end
   local function wrapMqtt(client)
     local proxy = {}
     return setmetatable(proxy, {
       __index = function(_, k)
         local v = client[k]
         if type(v) ~= "function" then return v end
+        local guardIt = (k == "addEventListener" or k == "removeEventListener") and guardListeners or guardArgs
         -- dot calls (client.publish(...)) as on the box, colon calls too
         return function(first, ...)
-          if first == proxy then return v(client, guardArgs(...)) end
-          return v(client, guardArgs(first, ...))
+          if first == proxy then return v(client, guardIt(...)) end
+          return v(client, guardIt(first, ...))
         end
       end,
       __tostring = function() return tostring(client) end,
