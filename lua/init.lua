@@ -11,6 +11,16 @@ PY.setInterval = setInterval
 PY.clearInterval = clearInterval
 PY.sleep = sleep
 
+-- json.util as the HC3 has it, for scripts shared with QuickApps:
+-- InitArray(t) marks t to encode as an array even when empty (returns t).
+json.util = {
+  InitArray = function(t)
+    if type(t) ~= "table" then error("json.util.InitArray: table expected, got " .. type(t), 2) end
+    return json.array(t)
+  end,
+  null = json.null,
+}
+
 -- HC3 REST calls (/api/...) arrive here: method, path with query string, body
 -- as JSON text, and the request table {route, params, query, headers,
 -- unknown}. Returns data, status[, headers]. The Fibaro emulator replaces

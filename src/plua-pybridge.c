@@ -112,6 +112,35 @@ l_file_exist (lua_State *L)
   return 1;
 }
 
+/* _PY.isDir(path) → true for a directory */
+static int
+l_is_dir (lua_State *L)
+{
+  const char *path = lua_tostring (L, 1);
+
+  lua_pushboolean (L, path != NULL && g_file_test (path, G_FILE_TEST_IS_DIR));
+  return 1;
+}
+
+/* _PY.makeDirs(path): creates the directory and its missing parents
+ * (mode 0700: state files may hold credentials); nil, message on error */
+static int
+l_make_dirs (lua_State *L)
+{
+  const char *path = luaL_checkstring (L, 1);
+
+  if (g_mkdir_with_parents (path, 0700) != 0)
+    {
+      int saved = errno;
+
+      luaL_pushfail (L);
+      lua_pushfstring (L, "%s: %s", path, g_strerror (saved));
+      return 2;
+    }
+  lua_pushboolean (L, 1);
+  return 1;
+}
+
 static int
 compare_names (gconstpointer a,
                gconstpointer b)
@@ -325,6 +354,14 @@ push_config (lua_State        *L,
   set_string (L, "architecture", uname (&un) == 0 ? un.machine : "unknown");
   set_string (L, "fileseparator", G_DIR_SEPARATOR_S);
   set_string (L, "pathseparator", G_SEARCHPATH_SEPARATOR_S);
+  /* the same facts under the original's later names */
+  set_string (L, "fileSeparator", G_DIR_SEPARATOR_S);
+  set_string (L, "pathSeparator", G_SEARCHPATH_SEPARATOR_S);
+  set_boolean (L, "isWindows", FALSE);
+  set_boolean (L, "isLinux", TRUE);
+  set_boolean (L, "isMacOS", FALSE);
+  /* no HC3 to talk to: every api call is answered by the emulator's store */
+  set_boolean (L, "offline", TRUE);
   set_string (L, "plua_version", PACKAGE_VERSION);
   set_string (L, "lua_version", LUA_VERSION_MAJOR "." LUA_VERSION_MINOR);
   set_string (L, "lua_release", LUA_RELEASE);
@@ -346,6 +383,8 @@ static const luaL_Reg py_functions[] = {
   { "writeFile", l_write_file },
   { "fileExist", l_file_exist },
   { "abspath", l_abspath },
+  { "isDir", l_is_dir },
+  { "makeDirs", l_make_dirs },
   { "listdir", l_listdir },
   { "getcwd", l_getcwd },
   { "base64_encode", l_base64_encode },

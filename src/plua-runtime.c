@@ -494,6 +494,46 @@ error_message (lua_State *co)
   return lua_pushfstring (co, "(error object is a %s value)", luaL_typename (co, -1));
 }
 
+/* The traceback without plua's own frames (the bundled Lua files, named
+ * resource://...): they say nothing to the user. When no frame of the user's
+ * code is left (an error in a QuickApp header, raised by the emulator), only
+ * the message remains: one line, as the user's file:line already leads it. */
+static char *
+strip_own_frames (const char *trace)
+{
+  g_auto(GStrv) lines = g_strsplit (trace, "\n", -1);
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GString) frames = g_string_new (NULL);
+  gboolean in_trace = FALSE;
+  gboolean user_frame = FALSE;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = lines[i];
+
+      if (!in_trace && strcmp (line, "stack traceback:") == 0)
+        {
+          in_trace = TRUE;
+          continue;
+        }
+      if (!in_trace)
+        {
+          if (out->len > 0)
+            g_string_append_c (out, '\n');
+          g_string_append (out, line);
+          continue;
+        }
+      if (strstr (line, "resource://") != NULL)
+        continue;
+      if (strstr (line, "[C]:") == NULL)
+        user_frame = TRUE;
+      g_string_append_printf (frames, "\n%s", line);
+    }
+  if (user_frame)
+    g_string_append_printf (out, "\nstack traceback:%s", frames->str);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
 void
 plua_runtime_report_error (PluaRuntime *self,
                            lua_State   *co,
@@ -502,7 +542,7 @@ plua_runtime_report_error (PluaRuntime *self,
   lua_State *L = self->L;
   int top = lua_gettop (L);
   const char *msg;
-  const char *trace;
+  g_autofree char *trace = NULL;
 
   g_return_if_fail (PLUA_IS_RUNTIME (self));
 
@@ -512,7 +552,7 @@ plua_runtime_report_error (PluaRuntime *self,
   lua_xmove (co, L, 1);
   msg = error_message (L);
   luaL_traceback (L, co, msg, 0);
-  trace = lua_tostring (L, -1);
+  trace = strip_own_frames (lua_tostring (L, -1));
 
   fflush (stdout);
   if (context != NULL)

@@ -28,39 +28,102 @@ local KNOWN = {
   proxy = "text", proxy_port = "number", proxyupdate = "text", save = "text", state = "text",
   time = "text", project = "integer", latitude = "number", longitude = "number", uid = "text",
   manufacturer = "text", model = "text", role = "text", breakonload = "boolean", nop = "text",
-  scene = "boolean", speed = "number",
+  scene = "boolean", speed = "number", property = "var", conceal = "var",
+  merge = "note", webui = "note", desktop = "note",
 }
 
+-- Directives of the other emulators that plua accepts without acting on
+-- them: one line on stderr says what plua does instead.
+local NOTES = {
+  merge = "plua does not concatenate files; list each one with --%%file",
+  webui = "the QuickApp's UI is on the REST server's web page (/web), without a directive",
+  desktop = "plua opens no desktop window; the QuickApp's UI is on the REST server's web page (/web)",
+}
+
+-- `env` (the process environment, .env files included, as os.getenv) and
+-- `config` (the user's config files, fibaro/userconfig.lua) are what a
+-- --%%var value may read besides the standard library: the way to keep
+-- secrets out of the QuickApp's source.
+local envProxy = setmetatable({}, { __index = function(_, k) return os.getenv(k) end })
+local valueEnv = setmetatable({ env = envProxy }, { __index = function(t, k)
+  if k == "config" then
+    local c = require("fibaro.userconfig").get()
+    rawset(t, "config", c)
+    return c
+  end
+  return _G[k]
+end })
+
 local function luaValue(expr, where)
-  local chunk, err = load("return " .. expr, "=" .. where, "t",
-    setmetatable({}, { __index = _G }))
+  local chunk, err = load("return " .. expr, "=" .. where, "t", valueEnv)
   if not chunk then error(where .. ": malformed value: " .. err:gsub("^[^:]*:%d+: ", ""), 0) end
   local ok, v = pcall(chunk)
   if not ok then error(where .. ": bad value: " .. tostring(v):gsub("^[^:]*:%d+: ", ""), 0) end
   return v
 end
 
+-- YYYY-MM-DD HH:MM[:SS] (or YYYY/MM/DD), MM/DD HH:MM[:SS] (this year), or
+-- HH:MM[:SS] (today).
 local function parseTime(text, where)
-  local y, mo, d, h, mi, s = text:match("^(%d%d%d%d)[-/](%d%d?)[-/](%d%d?)[ T](%d%d?):(%d%d):?(%d*)$")
+  local today = os.date("*t")
+  local y, mo, d, h, mi, s = text:match("^(%d%d%d%d)[-/](%d%d?)[-/](%d%d?)[ T/](%d%d?):(%d%d):?(%d*)$")
+  if not y then
+    mo, d, h, mi, s = text:match("^(%d%d?)/(%d%d?)[ T/](%d%d?):(%d%d):?(%d*)$")
+    y = mo and today.year
+  end
   if not y then
     h, mi, s = text:match("^(%d%d?):(%d%d):?(%d*)$")
-    if not h then error(where .. ": malformed time '" .. text .. "' (YYYY-MM-DD HH:MM[:SS] or HH:MM[:SS])", 0) end
-    local today = os.date("*t")
+    if not h then
+      error(where .. ": malformed time '" .. text
+        .. "' (YYYY-MM-DD HH:MM[:SS], MM/DD HH:MM[:SS] or HH:MM[:SS])", 0)
+    end
     y, mo, d = today.year, today.month, today.day
   end
   return os.time({ year = tonumber(y), month = tonumber(mo), day = tonumber(d),
     hour = tonumber(h), min = tonumber(mi), sec = tonumber(s) or 0 })
 end
 
+-- --%%var:name=<Lua value> (current), --%%var:name:<value> or --%%var=name:<value> (old).
+local function nameAndValue(value, sep, key, where)
+  local name, expr = value:match("^([%a_][%w_]*)%s*=%s*(.+)$")
+  if not name or sep == "=" then
+    local n2, e2 = value:match("^([%a_][%w_]*)%s*:%s*(.+)$")
+    if n2 then name, expr = n2, e2 end
+  end
+  if not name then error(where .. ": malformed " .. key .. " (expected --%%" .. key .. ":name=<Lua value>)", 0) end
+  return name, luaValue(expr, where)
+end
+
+-- --%%file:path,name or --%%file:path:name (the name defaults to the file's).
+local function fileSpec(value, qadir, where)
+  local path, name = value:match("^([^,]+),%s*([%w_%.%-]+)$")
+  if not path then path, name = value:match("^(.+):([%a_][%w_%.%-]*)$") end
+  path = trim(path or value)
+  if path:sub(1, 1) == "$" then
+    local found = package.searchpath(path:sub(2), package.path)
+    if not found then error(where .. ": module " .. path:sub(2) .. " not found on package.path", 0) end
+    path = found
+  elseif not _PY.fileExist(path) and _PY.fileExist(qadir .. "/" .. path) then
+    path = qadir .. "/" .. path
+  end
+  if not _PY.fileExist(path) then error(where .. ": file " .. path .. " not found", 0) end
+  return { path = path, name = name or basename(path):gsub("%.lua$", "") }
+end
+
+-- The state file --%%state:true names: .plua/state.json in the current directory.
+E.DEFAULT_STATE = ".plua/state.json"
+
 -- Reads the header directives of `src` (file name `fname` for messages).
+-- `--%% key:value` (a space after the %%) is how people switch a directive
+-- off: a comment, as in the other emulators.
 function E.parseHeaders(src, fname, qadir)
-  local h = { vars = {}, files = {}, ui = {}, interfaces = {}, debug = {} }
+  local h = { vars = {}, files = {}, ui = {}, interfaces = {}, debug = {}, props = {}, conceal = {} }
   local lineno = 0
   for line in (src .. "\n"):gmatch("([^\n]*)\n") do
     lineno = lineno + 1
     line = line:gsub("\r$", "")
     if line:match("^%-%-ENDOFHEADERS") or line:match("^%-%-%s*%-+%s*EOH%s*%-+") then break end
-    if line:match("^%-%-%%%%") then
+    if line:match("^%-%-%%%%[^%s]") then
       local where = fname .. ":" .. lineno
       local key, sep, value = line:match("^%-%-%%%%([%w_]+)%s*([:=])(.*)$")
       if not key then error(where .. ": malformed directive (expected --%%key:value)", 0) end
@@ -68,6 +131,8 @@ function E.parseHeaders(src, fname, qadir)
       local kind = KNOWN[key]
       if kind == nil then
         log.warn("%s: unknown header key '%s' - ignored", where, key)
+      elseif kind == "note" then
+        log.warn("%s: --%%%%%s is accepted and ignored: %s", where, key, NOTES[key])
       else
         if kind == "text" or kind == "integer" or kind == "number" or kind == "boolean" or kind == "file" then
           value = trim(value:gsub("%s+%-%-.*$", ""))
@@ -88,27 +153,12 @@ function E.parseHeaders(src, fname, qadir)
           end
           h[key] = value == "true"
         elseif kind == "var" then
-          -- --%%var:name=expr (current) or --%%var=name:expr (old)
-          local name, expr = value:match("^([%a_][%w_]*)%s*=%s*(.+)$")
-          if not name or sep == "=" then
-            local n2, e2 = value:match("^([%a_][%w_]*)%s*:%s*(.+)$")
-            if n2 then name, expr = n2, e2 end
-          end
-          if not name then error(where .. ": malformed var (expected --%%var:name=<Lua value>)", 0) end
-          h.vars[#h.vars + 1] = { name = name, value = luaValue(expr, where) }
+          local name, v = nameAndValue(value, sep, key, where)
+          if key == "var" then h.vars[#h.vars + 1] = { name = name, value = v }
+          elseif key == "property" then h.props[name] = v
+          else h.conceal[name] = v end
         elseif kind == "file" then
-          local path, name = value:match("^([^,]+),%s*([%w_%.%-]+)$")
-          path = trim(path or value)
-          if path:sub(1, 1) == "$" then
-            local found = package.searchpath(path:sub(2), package.path)
-            if not found then error(where .. ": module " .. path:sub(2) .. " not found on package.path", 0) end
-            path = found
-          elseif not _PY.fileExist(path) and _PY.fileExist(qadir .. "/" .. path) then
-            path = qadir .. "/" .. path
-          end
-          if not _PY.fileExist(path) then error(where .. ": file " .. path .. " not found", 0) end
-          name = name or basename(path):gsub("%.lua$", "")
-          h.files[#h.files + 1] = { path = path, name = name }
+          h.files[#h.files + 1] = fileSpec(value, qadir, where)
         elseif kind == "flags" then
           if value == "true" or value == "false" then h.debug.all = value == "true"
           else
@@ -127,6 +177,17 @@ function E.parseHeaders(src, fname, qadir)
           error(where .. ": unknown device type '" .. value .. "'", 0)
         end
         if key == "time" then h.timeValue = parseTime(value, where) end
+        if key == "state" then
+          -- true: the default state file; false: none
+          if value == "true" then h.state = E.DEFAULT_STATE elseif value == "false" then h.state = nil end
+        end
+        if key == "save" then
+          local dir = dirname(value)
+          if not _PY.isDir(dir) then
+            error(where .. ": cannot save " .. value .. ": directory " .. dir .. " does not exist", 0)
+          end
+          h.saveWhere = where
+        end
       end
     end
   end
@@ -181,16 +242,20 @@ end
 -- full disk leaves the old state intact), a symlinked state file is written
 -- through to its target (_PY.writeFile follows links), and a save that fails
 -- says why on stderr (once per distinct reason, so a full disk does not
--- flood the log every 300 ms).
+-- flood the log every 300 ms). A run that changed nothing leaves the file
+-- untouched.
 local statePath, lastSaveError
+local savedText -- the snapshot the state file holds (as plua read or wrote it)
 local function saveState()
   if not statePath then return end
   local ok, text = pcall(json.encode, S.snapshot(), { indent = true })
+  if ok and text == savedText then return end
   local err
   if ok then ok, err = pcall(_PY.writeFile, statePath, text .. "\n") else err = text end
   -- the reason without the temporary file's random name
   local reason = not ok and tostring(err):match("([^:]*)$")
   if ok then
+    savedText = text
     if lastSaveError then log.warn("state file %s: saved again", statePath) end
     lastSaveError = nil
   elseif reason ~= lastSaveError then
@@ -207,7 +272,8 @@ local function scheduleSave()
   end
 end
 
--- Saved once more when the Lua state closes at the end of the run.
+-- Saved once more when the Lua state closes at the end of the run; a run
+-- that changed nothing leaves the file untouched.
 E.finalizer = setmetatable({}, { __gc = function() saveState() end })
 
 -- nil when `state` has the shape S.snapshot writes, else what is wrong.
@@ -253,18 +319,43 @@ local function setAside(path, why)
   return false
 end
 
-local function useState(path)
-  if statePath then return end
-  if _PY.fileExist(path) then
-    local okRead, text = pcall(_PY.readFile, path)
-    if not okRead then error("state file " .. path .. ": " .. tostring(text), 0) end
-    local ok, state = pcall(json.decode, text)
-    local why = not ok and "not valid JSON" or stateShapeError(state)
-    if not why then
-      local loaded, err = pcall(S.load, state)
-      if not loaded then S.reset(); why = tostring(err) end
+-- Loads a state file into the store; nil, or why it could not. A seed
+-- (below) that fails leaves the store as it was; the state file resets it.
+local function loadStateFile(path, seed)
+  local okRead, text = pcall(_PY.readFile, path)
+  if not okRead then error("state file " .. path .. ": " .. tostring(text), 0) end
+  local ok, state = pcall(json.decode, text)
+  local why = not ok and "not valid JSON" or stateShapeError(state)
+  if not why then
+    local loaded, err = pcall(S.load, state)
+    if not loaded then
+      if not seed then S.reset() end
+      why = tostring(err)
     end
+  end
+  return why
+end
+
+-- The state file is the first one named (--state, PLUA_FIBARO_STATE, then
+-- --%%state). A --%%state file named after another one is a seed: it fills
+-- the store when the state file does not exist yet and is never written.
+local function useState(path)
+  if statePath then
+    if path ~= statePath and not E.stateExisted and _PY.fileExist(path) then
+      local why = loadStateFile(path, true)
+      if why then log.warn("seed state file %s not loaded (%s): left as it is", path, why) end
+    end
+    return
+  end
+  if _PY.fileExist(path) then
+    local why = loadStateFile(path)
     if why and not setAside(path, why) then return end
+    E.stateExisted = not why
+    if not why then savedText = json.encode(S.snapshot(), { indent = true }) end
+  elseif path == E.DEFAULT_STATE and not _PY.isDir(dirname(path)) then
+    -- --%%state:true: the default file's directory is made
+    local ok, err = _PY.makeDirs(dirname(path))
+    if not ok then error("state file " .. path .. ": " .. tostring(err), 0) end
   elseif not _PY.fileExist(dirname(path)) then
     -- caught at the start: a typo in the path would otherwise lose the whole run
     error("state file " .. path .. ": directory " .. dirname(path) .. " does not exist", 0)
@@ -344,22 +435,34 @@ function E.loadQuickApp(path, src, h)
   local id = h.id
   if id and E.quickApps[id] then error(fname .. ": QuickApp id " .. id .. " is already used by " .. E.quickApps[id].file, 0) end
   local items, callbacks, uiView = buildUI(h.ui)
-  local vars = array()
-  for _, v in ipairs(h.vars) do vars[#vars + 1] = { name = v.name, value = v.value } end
   local name = h.name or fname:gsub("%.lua$", "")
   local dtype = h.type or "com.fibaro.binarySwitch"
+  local key = _PY.abspath(path)
+  id = id or E.knownDevice(key, name, dtype)
   local dev = id and S.devices[id]
   if dev and dev.type ~= dtype then S.removeDevice(id); dev = nil end
+  local vars
   if not dev then
     local err
     dev, err = S.newDevice({ id = id, name = name, type = dtype, interfaces = h.interfaces })
     if not dev then error(fname .. ": " .. err, 0) end
+    vars = array()
   else
+    -- a device kept from an earlier run keeps its variables; the header's
+    -- ones it does not have yet are added
     dev.name = name
-    R.interfaces("add", id, h.interfaces)
+    if #h.interfaces > 0 then R.interfaces("add", id, h.interfaces) end
+    vars = S.jsoncopy(dev.properties.quickAppVariables or array())
+  end
+  local have = {}
+  for _, v in ipairs(vars) do have[v.name] = true end
+  for _, v in ipairs(h.vars) do
+    if not have[v.name] then vars[#vars + 1] = { name = v.name, value = v.value } end
   end
   id = dev.id
+  S.qaFiles[key] = id
   local p = dev.properties
+  for k, v in pairs(h.props) do p[k] = v end
   p.quickAppVariables = vars
   p.uiCallbacks = callbacks
   p.uiView = uiView
@@ -368,6 +471,7 @@ function E.loadQuickApp(path, src, h)
   for _, k in ipairs({ "manufacturer", "model" }) do if h[k] then p[k] = h[k] end end
   if h.role then p.deviceRole = h.role end
   if h.uid then p.quickAppUuid = h.uid end
+  S.dirty()
 
   local qa = { id = id, file = path, name = name, headers = h, files = {}, timers = {}, mode = h.mode }
   for _, f in ipairs(h.files) do
@@ -376,10 +480,7 @@ function E.loadQuickApp(path, src, h)
   end
   qa.files[#qa.files + 1] = { name = "main", content = src, chunkname = "@" .. _PY.abspath(path), isMain = true }
   E.register(qa)
-  if h.save then
-    local ok, text = pcall(json.encode, fqa(qa), { indent = true })
-    if ok then _PY.writeFile(h.save, text .. "\n") end
-  end
+  if h.save then E.saveFqa(qa, h.save, h.saveWhere or fname) end
   return qa
 end
 
@@ -408,6 +509,36 @@ function E.projectFqa(path)
       uiView = uiView, uiCallbacks = callbacks, quickAppVariables = vars,
       typeTemplateInitialized = true, userDescription = h.description or "" },
     initialInterfaces = ifs, files = files }, h
+end
+
+-- --%%save: the .fqa with the --%%conceal values in place of the variables'
+-- (so a secret read from config or env does not end up in a shared file).
+function E.saveFqa(qa, path, where)
+  local doc = fqa(qa)
+  local vars = S.jsoncopy(doc.initialProperties.quickAppVariables)
+  for _, v in ipairs(vars) do
+    if qa.headers.conceal[v.name] ~= nil then v.value = qa.headers.conceal[v.name] end
+  end
+  doc.initialProperties.quickAppVariables = vars
+  local ok, text = pcall(json.encode, doc, { indent = true })
+  if ok then ok, text = pcall(_PY.writeFile, path, text .. "\n") end
+  if not ok then error(where .. ": cannot save " .. path .. ": " .. tostring(text):gsub("^writeFile: ", ""), 0) end
+end
+
+-- A QuickApp without --%%id keeps its device across runs (with a state
+-- file): the device made for the same file, else one of the same name and
+-- type that no other QuickApp of this run owns.
+function E.knownDevice(key, name, dtype)
+  local id = S.qaFiles[key]
+  local d = id and S.devices[id]
+  if d and d.type == dtype and not E.quickApps[id] then return id end
+  local ids = {}
+  for did, dev in pairs(S.devices) do
+    if dev.name == name and dev.type == dtype and dev.parentId == 0 and dev.isPlugin
+      and not E.quickApps[did] then ids[#ids + 1] = did end
+  end
+  table.sort(ids)
+  return ids[1]
 end
 
 -- Makes `qa` ({id, file, name, files = {{name, content, chunkname, isMain}}};

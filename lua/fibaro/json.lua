@@ -22,13 +22,7 @@ function M.new()
   function j.encode(value) return rethrow(pcall(encode, value)) end
   function j.decode(text) return rethrow(pcall(decode, text)) end
   -- The HC3's way to make an empty table encode as [] (returns the table).
-  j.util = {
-    InitArray = function(t)
-      if type(t) ~= "table" then error("json.util.InitArray: table expected, got " .. type(t), 2) end
-      return array(t)
-    end,
-    null = null,
-  }
+  j.util = { InitArray = json.util.InitArray, null = null }
   j.null = null
   -- plua's names, kept for QuickApps written for the original emulator.
   j.array = array

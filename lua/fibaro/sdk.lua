@@ -69,6 +69,22 @@ local function copy(t)
   return c
 end
 
+------------------------------------------------------------------ string.split
+
+-- string.split(s[, sep]): an emulator convenience that QuickApps written for
+-- the other emulators use (the box has none). `sep` is a set of separator
+-- characters (default: white space); the pieces between them, empty ones
+-- left out, come back as a list. Set on the shared string table so that
+-- ("a,b"):split(",") works too.
+local function split(s, sep)
+  if type(s) ~= "string" then error("bad argument #1 to 'split' (string expected, got " .. type(s) .. ")", 2) end
+  local set = sep and sep ~= "" and ("[^" .. sep:gsub("[%^%]%%%-]", "%%%0") .. "]+") or "%S+"
+  local list = {}
+  for piece in s:gmatch(set) do list[#list + 1] = piece end
+  return list
+end
+string.split = string.split or split
+
 ------------------------------------------------------------------ class
 
 -- The HC3's class library (lua/class.lua), storing each QuickApp's classes in

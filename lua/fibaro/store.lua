@@ -182,6 +182,7 @@ local function reset()
   S.notifications = {}
   S.messages = {}
   S.vars = {}      -- internal storage: deviceId -> name -> {name, value, isHidden}
+  S.qaFiles = {}   -- QuickApp file (absolute path) -> its device id, across runs
   S.nextIds = { device = 5000, room = 220, section = 220, scene = 10, notification = 1,
     panel = 7, message = 1, user = 3, partition = 2 }
   S.addRoot()
@@ -399,7 +400,7 @@ log.sink = S.addMessage
 -- Persistent parts of the store (not events or messages).
 local PERSIST = { "devices", "globals", "rooms", "sections", "customEvents", "scenes", "users",
   "profiles", "partitions", "location", "info", "home", "weather", "panelsLocation",
-  "notifications", "vars", "nextIds" }
+  "notifications", "vars", "nextIds", "qaFiles" }
 local KEYED = { devices = true, rooms = true, sections = true, scenes = true, users = true,
   partitions = true, panelsLocation = true, notifications = true, vars = true }
 S.PERSIST, S.KEYED = PERSIST, KEYED
@@ -436,7 +437,7 @@ function S.load(state)
           if k == "vars" then map[item.deviceId] = item.variables
           elseif type(item.id) == "number" then map[item.id] = item end
         end
-      elseif k == "nextIds" or k == "info" or k == "home" or k == "location" or k == "weather" then
+      elseif k == "nextIds" or k == "qaFiles" or k == "info" or k == "home" or k == "location" or k == "weather" then
         for kk, vv in pairs(v) do S[k][kk] = vv end
       else
         S[k] = v
