@@ -246,6 +246,20 @@ send_error (Request    *req,
 
 /* --- the request object ------------------------------------------------------------ */
 
+static int request_index (lua_State *L);
+
+/* lua_next as a Lua function, the iterator __pairs hands out */
+static int
+plua_next (lua_State *L)
+{
+  luaL_checktype (L, 1, LUA_TTABLE);
+  lua_settop (L, 2);
+  if (lua_next (L, 1))
+    return 2;
+  lua_pushnil (L);
+  return 1;
+}
+
 static void
 on_message_finished (SoupServerMessage *msg,
                      gpointer           user_data)
@@ -438,6 +452,57 @@ push_fields (lua_State *L,
     }
 }
 
+/* The request's headers table (made once, kept with the other fields), or
+ * nil once the request is answered without its headers having been read. */
+static void
+push_headers_field (lua_State *L)
+{
+  lua_pushcfunction (L, request_index);
+  lua_pushvalue (L, 1);
+  lua_pushliteral (L, "headers");
+  lua_call (L, 2, 1);
+}
+
+/* Any other key is a header name, looked up case-insensitively: the
+ * original plua called handler(method, path, body, headers), so the 4th
+ * argument also behaves as the headers table (request["content-type"],
+ * pairs(request), json.encode(request)). */
+static int
+request_header (lua_State *L)
+{
+  push_headers_field (L);
+  if (!lua_istable (L, -1))
+    return 0;
+  lua_pushvalue (L, 2);
+  lua_gettable (L, -2);
+  return 1;
+}
+
+/* pairs(request): the headers, name → value */
+static int
+request_pairs (lua_State *L)
+{
+  luaL_checkudata (L, 1, REQUEST_MT);
+  lua_pushcfunction (L, plua_next);
+  push_headers_field (L);
+  if (!lua_istable (L, -1))
+    {
+      lua_pop (L, 1);
+      lua_newtable (L);
+    }
+  lua_pushnil (L);
+  return 3;
+}
+
+/* json.encode(request): the headers table */
+static int
+request_tojson (lua_State *L)
+{
+  luaL_checkudata (L, 1, REQUEST_MT);
+  push_headers_field (L);
+  return 1;
+}
+
 static int
 request_index (lua_State *L)
 {
@@ -456,7 +521,7 @@ request_index (lua_State *L)
   lua_pop (L, 1);
   key = lua_tostring (L, 2);
   if (!push_field (L, req, key))
-    return 0;
+    return request_header (L);
   lua_pushvalue (L, -1);
   lua_setfield (L, -3, key);
   return 1;
@@ -727,6 +792,8 @@ static const luaL_Reg request_meta[] = {
   { "__newindex", request_newindex },
   { "__gc", request_gc },
   { "__tostring", request_tostring },
+  { "__pairs", request_pairs },
+  { "__tojson", request_tojson },
   { NULL, NULL }
 };
 

@@ -1137,6 +1137,25 @@ encode_value (Encoder  *enc,
           out_literal (enc->out, "null");
           return TRUE;
         }
+      /* An object that says what it is in JSON: its __tojson returns a plain
+       * value (net.HTTPServer's request encodes as its headers table). */
+      if (luaL_getmetafield (L, idx, "__tojson") != LUA_TNIL)
+        {
+          gboolean ok;
+
+          lua_pushvalue (L, idx);
+          lua_call (L, 1, 1);
+          if (lua_type (L, -1) == LUA_TUSERDATA)
+            {
+              lua_pop (L, 1);
+              g_set_error (error, PLUA_JSON_ERROR, PLUA_JSON_ERROR_TYPE,
+                           "json.encode: __tojson returned a userdata value");
+              return FALSE;
+            }
+          ok = encode_value (enc, lua_gettop (L), error);
+          lua_pop (L, 1);
+          return ok;
+        }
       G_GNUC_FALLTHROUGH;
 
     default:

@@ -9,16 +9,23 @@ sees: stdout, stderr, the exit status and the files written. Covers --%%var
 values read from `env` and `config` (~/.plua/config.lua, ./.plua/config.lua),
 --%%file with a colon, --%%state:true, --%%save into a missing directory,
 --%%conceal, and a QuickApp without --%%id keeping its device, variables and
-internal storage across runs.
+internal storage across runs. Then, over the REST API of a running emulator,
+the routes QuickApps call that answered 501 (/energy/devices, /diagnostics,
+/mobile/push, /proxy?url= against a Python http.server on 127.0.0.1) and
+PUT /weather refused with 405.
 """
+import http.server
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
+import urllib.error
+import urllib.request
 
-from apitest import check, failed
+from apitest import ApiPlua, check, failed
 
 PLUA = os.path.abspath(sys.argv[1])
 STAMP = re.compile(r"^\[\d\d\.\d\d\.\d{4}\] \[\d\d:\d\d:\d\d\] \[[A-Z]+\] \[[A-Z0-9]+\]: ", re.M)
@@ -176,9 +183,79 @@ def test_seed_not_rewritten():
           err)
 
 
+class LanPeer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"peer": "lan", "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def rest(port, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            text = r.read().decode()
+            return r.status, r.headers.get("Content-Type", ""), text
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read().decode()
+
+
+def test_routes():
+    work, home = fresh()
+    write(os.path.join(work, "meter.lua"), "--%%name:Meter\n--%%type:com.fibaro.energyMeter\n"
+          "--%%interfaces:{'energy'}\nfunction QuickApp:onInit() self:updateProperty('energy', 4.5) end\n")
+    peer = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LanPeer)
+    threading.Thread(target=peer.serve_forever, daemon=True).start()
+    env = dict(os.environ, HOME=home, NO_COLOR="1")
+    env.pop("PLUA_FIBARO_PROXY", None)
+    p = ApiPlua(PLUA, ["--fibaro", "--duration", "30", "meter.lua"], env, cwd=work)
+    try:
+        check("routes: the emulator's REST API is up", p.port is not None, "".join(p.stderr))
+        if p.port is None:
+            return
+        status, _, text = rest(p.port, "GET", "/api/energy/devices")
+        devs = json.loads(text) if status == 200 else []
+        check("GET /api/energy/devices lists the devices measuring energy",
+              status == 200 and [(d["name"], d["energy"]) for d in devs] == [("Meter", 4.5)], f"{status} {text}")
+        status, _, text = rest(p.port, "GET", "/api/diagnostics")
+        diag = json.loads(text) if status == 200 else {}
+        check("GET /api/diagnostics answers memory, storage and CPU load",
+              status == 200 and set(diag.get("memory", {})) == {"free", "cache", "buffers", "used"}
+              and "internal" in diag.get("storage", {}) and isinstance(diag.get("cpuLoad"), list), f"{status} {text}")
+        status, _, text = rest(p.port, "POST", "/api/mobile/push",
+                               {"mobileDevices": [3], "title": "Door", "message": "left open"})
+        check("POST /api/mobile/push is accepted", status == 200 and "id" in json.loads(text or "{}"),
+              f"{status} {text}")
+        status, _, text = rest(p.port, "PUT", "/api/weather", {"Temperature": 99})
+        status2, _, text2 = rest(p.port, "GET", "/api/weather")
+        check("PUT /api/weather is 405, the weather unchanged",
+              status == 405 and status2 == 200 and json.loads(text2).get("Temperature") != 99, f"{status} {text}")
+        lan = f"http://127.0.0.1:{peer.server_address[1]}/thing?x=1"
+        status, ctype, text = rest(p.port, "GET", "/api/proxy?url=" + urllib.request.quote(lan, safe=""))
+        check("GET /api/proxy?url= fetches from a loopback/LAN address, body and type as they came",
+              status == 200 and "application/json" in ctype
+              and json.loads(text or "{}") == {"peer": "lan", "path": "/thing?x=1"}, f"{status} {ctype} {text}")
+        status, _, text = rest(p.port, "GET", "/api/proxy?url=" + urllib.request.quote("http://93.184.215.14/", safe=""))
+        check("GET /api/proxy refuses a public address by default (403)", status == 403 and "LAN" in text,
+              f"{status} {text}")
+        status, _, text = rest(p.port, "GET", "/api/proxy")
+        check("GET /api/proxy without url is 400", status == 400, f"{status} {text}")
+    finally:
+        p.stop()
+        peer.shutdown()
+
+
 def main():
     for t in (test_var_env_config, test_file_colon_and_conceal, test_save_missing_dir,
-              test_state_across_runs, test_seed_not_rewritten):
+              test_state_across_runs, test_seed_not_rewritten, test_routes):
         t()
     print(f"{len(failed)} failed" if failed else "all passed")
     return 1 if failed else 0

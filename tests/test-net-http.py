@@ -352,6 +352,15 @@ server:start("127.0.0.1", 0, function(method, path, body, req)
   elseif p == "/info" then
     return { ua = req.headers["User-Agent"], x = req.headers["x-test"], ip = req.client_ip,
              port = math.type(req.client_port), tostr = tostring(req) }
+  elseif p == "/headers" then
+    -- the original plua's handler(method, path, body, headers): the 4th
+    -- argument as a headers table
+    local names = {}
+    for k, v in pairs(req) do names[#names + 1] = k end
+    table.sort(names)
+    return { ua = req["User-Agent"], x = req["x-test"], X = req["X-TEST"], names = names,
+             encoded = json.decode(json.encode(req)), nested = json.decode(json.encode({ h = req })).h,
+             method = req.method }
   elseif p == "/defer" then
     setTimeout(function() req:respond("later", 201, { ["X-Deferred"] = "yes" }) end, 200)
     return
@@ -443,6 +452,14 @@ def test_server():
     check("server: request headers, client ip/port, tostring",
           j.get("ua") == "plua-test/1" and j.get("x") == "hi" and j.get("ip") == "127.0.0.1"
           and j.get("port") == "integer" and j.get("tostr") == "HTTPRequest GET /info", out)
+
+    rc, out, err = curl("-H", "X-Test: hi", "-A", "plua-test/1", base + "/headers")
+    j = json.loads(out or b"{}")
+    sent = {"accept": "*/*", "host": f"127.0.0.1:{port}", "user-agent": "plua-test/1", "x-test": "hi"}
+    check("server: the 4th handler argument is the headers table too (index, pairs, json.encode)",
+          j.get("ua") == "plua-test/1" and j.get("x") == "hi" and j.get("X") == "hi"
+          and j.get("names") == sorted(sent) and j.get("encoded") == sent and j.get("nested") == sent
+          and j.get("method") == "GET", out)
 
     rc, out, err = curl("-v", base + "/text", base + "/json")
     check("server: keep-alive (connection reused by curl)",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """net.TCPSocket and net.TCPServer against real peers: socat (echo server and
 client), scripted Python servers (silent, closing mid-read, split packets) and
-Python clients (20 at once). usage: test-net-tcp.py PLUA"""
+Python clients (20 at once); net.TCPEchoServer with a Python and a socat client. usage: test-net-tcp.py PLUA"""
 import os
 import socket
 import subprocess
@@ -270,6 +270,42 @@ print("PORT", server:port(), tostring(server) == "TCPServer 127.0.0.1:" .. serve
     checks.check("stopped server no longer listens", refused)
 
 
+def test_echo_server(checks):
+    proc = checks.start("echoserver", r'''
+local server = net.TCPEchoServer("127.0.0.1", 0, true)
+print("PORT", server:port())
+setTimeout(function() server:stop() end, tonumber(arg[1]))
+''', 4000)
+    reader = Reader(proc)
+    first = reader.wait_for("PORT", timeout=10)
+    if not checks.check("TCPEchoServer: a started server on port 0", first is not None, repr(first)):
+        proc.kill()
+        return
+    port = int(first.split("\t")[1])
+    payload = bytes(range(256)) * 64                     # 16 KiB, every byte value
+    got = b""
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        s.sendall(payload)
+        while len(got) < len(payload):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    checks.check("TCPEchoServer writes back exactly the bytes a client sends", got == payload,
+                 f"{len(got)} bytes back")
+    try:
+        res = subprocess.run(["socat", "-t", "2", "-", f"TCP:{HOST}:{port}"], input=b"line one\nline two\n",
+                             capture_output=True, timeout=10)
+        socat_out = res.stdout
+    except subprocess.TimeoutExpired:
+        socat_out = b"[timeout]"
+    checks.check("TCPEchoServer answers a socat client", socat_out == b"line one\nline two\n", repr(socat_out))
+    status, out, err = reader.rest(timeout=10)
+    checks.check("TCPEchoServer: debug lines name the port; stop() ends the run",
+                 status == 0 and f"[EchTCP] {port}\tconnected\t127.0.0.1" in out
+                 and f"[EchTCP] {port}\tdisconnected" in out, f"{status} {out[-300:]!r} {err!r}")
+
+
 def test_bind_errors(checks):
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     holder.bind((HOST, 0))
@@ -363,6 +399,7 @@ def main():
         test_read_until(checks)
         test_failures(checks)
         test_server(checks)
+        test_echo_server(checks)
         test_bind_errors(checks)
         test_lifetime(checks)
     finally:

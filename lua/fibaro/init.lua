@@ -588,6 +588,9 @@ function E.register(qa)
   return qa
 end
 
+-- Every event the store reports reaches the RefreshStateSubscribers.
+S.onEvent = require("fibaro.refresh").feed
+
 S.onRemoved = function(id)
   S.owners[id] = nil
   local qa = E.quickApps[id]

@@ -10,6 +10,7 @@ local plugins = require("fibaro.rest.plugins")
 local collections = require("fibaro.rest.collections")
 local system = require("fibaro.rest.system")
 local QA = require("fibaro.rest.quickapp")
+local extras = require("fibaro.rest.extras")
 
 local R = {}
 local err = U.err
@@ -34,7 +35,7 @@ R.interfaces = D.interfaces
 
 -- Each group's handlers answer /api/<name>: handler(method, seg, query, body).
 local handlers = {}
-for _, group in ipairs({ D, plugins, collections, system }) do
+for _, group in ipairs({ D, plugins, collections, system, extras }) do
   for name, h in pairs(group.handlers) do
     assert(handlers[name] == nil, "two handlers for /api/" .. name)
     handlers[name] = h
@@ -65,8 +66,8 @@ function R.rest(method, path, data)
     if not ok then return err(400, "Invalid JSON body") end
     body = v
   end
-  local res, status = R.handle(method, path, body)
-  return res, status or 200
+  local res, status, headers = R.handle(method, path, body)
+  return res, status or 200, headers
 end
 
 return R

@@ -5,6 +5,7 @@
 local S = require("fibaro.store")
 local R = require("fibaro.rest")
 local log = require("fibaro.log")
+local refresh = require("fibaro.refresh")
 
 local M = {}
 local array = json.array
@@ -173,7 +174,13 @@ function M.newEnv(qa)
       return require("fibaro.hc3").call(method, path, body, { level = 4 })
     end
     if body ~= nil then body = S.jsoncopy(body) end
-    local data, status = R.handle(method, path, body)
+    local data, status, headers = R.handle(method, path, body)
+    -- text a route passes through (/proxy) is decoded when it is JSON, as
+    -- the box's api.* decodes every answer
+    if type(data) == "string" and headers and tostring(headers["Content-Type"]):find("json") then
+      local ok, v = pcall(json.decode, data)
+      if ok then data = v end
+    end
     return S.jsoncopy(data), status or 200
   end
   function api.get(path) return call("GET", path) end
@@ -717,6 +724,49 @@ function M.newEnv(qa)
     if S.devices[id] and S.devices[id].parentId == self.id then S.removeDevice(id) end
     self.childDevices[id] = nil
   end
+
+  ---------------------------------------------------------------- RefreshStateSubscriber
+  -- The HC3 SDK class every event library builds on:
+  --   local r = RefreshStateSubscriber()
+  --   local sub = r:subscribe(function(event) return event.type == "CustomEvent" end,
+  --                           function(event) ... end)
+  --   r:run() ... r:unsubscribe(sub) ... r:stop()
+  -- While it runs, each event the box reports after run() goes to the
+  -- handler of every subscription whose filter returns true, on the
+  -- QuickApp's queue (its own coroutine; errors logged as the QuickApp's).
+  class("RefreshStateSubscriber", env)
+  local RSS = env.RefreshStateSubscriber
+  function RSS:__init()
+    self.subscribers = {}
+    local me = self
+    self._feed = {
+      alive = function() return qa.env == env end,
+      deliver = function(event)
+        for _, s in ipairs(me.subscribers) do
+          local copy = S.jsoncopy(event)
+          M.post(function()
+            local ok, wanted = protect(s.filter, copy)
+            if ok and wanted then protect(s.handler, copy) end
+          end)
+        end
+      end,
+    }
+  end
+  function RSS:subscribe(filter, handler)
+    if type(filter) ~= "function" then error("RefreshStateSubscriber:subscribe: filter must be a function", 2) end
+    if type(handler) ~= "function" then error("RefreshStateSubscriber:subscribe: handler must be a function", 2) end
+    local s = { filter = filter, handler = handler }
+    self.subscribers[#self.subscribers + 1] = s
+    return s
+  end
+  function RSS:unsubscribe(subscription)
+    for i, s in ipairs(self.subscribers) do
+      if s == subscription then table.remove(self.subscribers, i) return end
+    end
+  end
+  function RSS:run() refresh.start(self._feed) end
+  function RSS:stop() refresh.stop(self._feed) end
+  function RSS:isRunning() return refresh.isRunning(self._feed) end
 
   if online then O.patch(env) end
 

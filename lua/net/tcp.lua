@@ -123,4 +123,34 @@ end
 
 TCPServer.__close = TCPServer.stop
 
-return { TCPSocket = TCPSocket, TCPServer = TCPServer }
+-- net.TCPEchoServer(host, port[, debug]): a started TCPServer (the TCP
+-- sibling of WebSocketEchoServer) that writes back to each client exactly the
+-- bytes it reads (RFC 862's echo: no prefix, a byte stream has no messages),
+-- until the client closes. With debug, prints what happens as
+-- "[EchTCP] port ...". Stop it with server:stop().
+local function TCPEchoServer(host, port, debug)
+  local server = TCPServer()
+  local function log(...)
+    if debug then print("[EchTCP] " .. tostring(server:port() or port), ...) end
+  end
+  server:start(host, port, function(client, ip, client_port)
+    log("connected", ip, client_port)
+    local loop
+    loop = {
+      success = function(data)
+        log("received", #data .. " bytes")
+        client:write(data, { success = function() client:read(loop) end,
+          error = function(message) log("error", message); client:close() end })
+      end,
+      error = function(message)
+        log(message == "closed" and "disconnected" or "error", message)
+        client:close()
+      end,
+    }
+    client:read(loop)
+  end)
+  log("started")
+  return server
+end
+
+return { TCPSocket = TCPSocket, TCPServer = TCPServer, TCPEchoServer = TCPEchoServer }

@@ -127,7 +127,12 @@ handlers.home = function(m, _, _, b)
   S.home.timestamp = S.now()
   return S.home
 end
-handlers.weather = function() return S.weather end
+-- The HC3 describes only GET /weather (a weather provider QuickApp sets it
+-- through its device): anything else is refused as the route table does.
+handlers.weather = function(m)
+  if m ~= "GET" then return err(405, "only GET is allowed on /weather") end
+  return S.weather
+end
 handlers.iosDevices = function() return S.iosDevices end
 handlers.icons = function() return { device = array(), room = array(), scene = array() } end
 handlers.debugMessages = function(m, _, q, b) return debugMessages(m, q, b) end

@@ -4,8 +4,8 @@
 
 local U = {}
 
-local REASONS = { [400] = "Bad request", [404] = "Not found", [409] = "Conflict",
-  [501] = "Not implemented" }
+local REASONS = { [400] = "Bad request", [403] = "Forbidden", [404] = "Not found",
+  [405] = "Method not allowed", [409] = "Conflict", [501] = "Not implemented", [502] = "Bad gateway" }
 
 local function err(status, message)
   return { type = "ERROR", reason = REASONS[status] or "Error", message = message }, status
