@@ -3,7 +3,12 @@
  * What counts as a tag: only text shaped like `<[/]?[a-zA-Z][^<>]*>`. Anything
  * else that starts with '<' ("a < b", "x<3", "<!-- -->") is ordinary text and is
  * copied as it is. Recognised tags change the rendering state; all other tags
- * (<p>, <div>, <table>...) are dropped, in both modes, keeping their content.
+ * (<p>, <div>...) are dropped, in both modes, keeping their content.
+ *
+ * A <table> keeps its cells apart, the same on a terminal and in a pipe: each
+ * row on a line of its own, cells separated by a tab (so `cut -f` reads a
+ * pipe), the table on lines of its own; white space between a table's tags
+ * (outside cells) is dropped, so an indented table renders the same.
  *
  * Entities are decoded only in text, after tag parsing, so "&lt;b&gt;" prints
  * "<b>" and never turns into live markup (the original decoded first).
@@ -223,6 +228,14 @@ typedef struct
   gboolean shown_bold;
   gboolean shown_italic;
   gboolean shown_underline;
+  /* Tables: open tables, cells so far in this row, inside a cell; a line
+   * break owed before the next visible text (so a table that ends the text
+   * adds no empty line), and whether the current line has text yet. */
+  guint    tables;
+  guint    cells;
+  gboolean in_cell;
+  gboolean break_pending;
+  gboolean line_has_text;
 } Renderer;
 
 static int
@@ -343,6 +356,34 @@ decode_entity (const char *s,
   return 0;
 }
 
+/* Pays a line break owed by a table before visible output. */
+static void
+renderer_flush_break (Renderer *r)
+{
+  if (r->break_pending)
+    g_string_append_c (r->out, '\n');
+  r->break_pending = FALSE;
+}
+
+/* Owes a line break unless the current line is still empty. */
+static void
+renderer_break (Renderer *r)
+{
+  if (r->line_has_text)
+    r->break_pending = TRUE;
+  r->line_has_text = FALSE;
+}
+
+static gboolean
+all_space (const char *s,
+           const char *end)
+{
+  for (; s < end; s++)
+    if (!g_ascii_isspace (*s))
+      return FALSE;
+  return TRUE;
+}
+
 static void
 renderer_text (Renderer   *r,
                const char *s,
@@ -350,6 +391,10 @@ renderer_text (Renderer   *r,
 {
   if (s == end)
     return;
+  if (r->tables > 0 && !r->in_cell && all_space (s, end))
+    return;
+  renderer_flush_break (r);
+  r->line_has_text = end[-1] != '\n';
   if (r->ansi)
     renderer_sync (r);
 
@@ -488,6 +533,45 @@ adjust (guint   *depth,
     (*depth)--;
 }
 
+/* <table>, <tr>, <td>, <th>: rows on lines of their own, cells apart by a
+ * tab. Returns FALSE for any other tag. */
+static gboolean
+renderer_table_tag (Renderer   *r,
+                    const char *name,
+                    gsize       name_len,
+                    gboolean    closing)
+{
+  if (tag_is (name, name_len, "table"))
+    {
+      if (!closing)
+        r->tables++;
+      else if (r->tables > 0)
+        r->tables--;
+      renderer_break (r);
+      r->cells = 0;
+      r->in_cell = FALSE;
+    }
+  else if (tag_is (name, name_len, "tr"))
+    {
+      renderer_break (r);
+      r->cells = 0;
+      r->in_cell = FALSE;
+    }
+  else if (tag_is (name, name_len, "td") || tag_is (name, name_len, "th"))
+    {
+      r->in_cell = !closing;
+      if (!closing && r->cells++ > 0)
+        {
+          renderer_flush_break (r);
+          g_string_append_c (r->out, '\t');
+          r->line_has_text = TRUE;
+        }
+    }
+  else
+    return FALSE;
+  return TRUE;
+}
+
 /* Applies the tag s..end (s[0] == '<', end[-1] == '>'). */
 static void
 renderer_tag (Renderer   *r,
@@ -524,9 +608,13 @@ renderer_tag (Renderer   *r,
   if (tag_is (name, name_len, "br"))
     {
       /* A newline carries no colour, so it needs no escape. */
+      renderer_flush_break (r);
       g_string_append_c (r->out, '\n');
+      r->line_has_text = FALSE;
       return;
     }
+  if (renderer_table_tag (r, name, name_len, closing))
+    return;
   /* <b/> and friends enclose nothing. */
   if (self_closing)
     return;

@@ -84,7 +84,7 @@ test_plain_strips_tags (void)
   assert_render ("<p>Hello <b>bold</b> <i>it</i> <u>u</u></p><div class=\"x\">z</div>",
                  FALSE, "Hello bold it uz");
   assert_render ("<font color='red'>alarm</font>", FALSE, "alarm");
-  /* Unknown tags are dropped in ANSI mode too. */
+  /* A one-cell table is its text alone, in ANSI mode too. */
   assert_render ("<table><tr><td>cell</td></tr></table>", TRUE, "cell");
 }
 
@@ -102,6 +102,26 @@ test_entities_after_tags (void)
   assert_render ("&copy; &foo &#; &#xZZ; &#0; &#1114112; & ;", FALSE,
                  "&copy; &foo &#; &#xZZ; &#0; &#1114112; & ;");
   assert_render ("AT&T", FALSE, "AT&T");
+}
+
+/* A table keeps its cells apart in both modes: rows on lines of their own,
+ * cells separated by a tab, the table on lines of its own; white space
+ * between its tags dropped; no empty line when the table ends the text. */
+static void
+test_table (void)
+{
+  const char *two_rows = "<table><tr><td>a</td><td>b</td></tr><tr><td>cc</td><td>d</td></tr></table>";
+
+  assert_render (two_rows, FALSE, "a\tb\ncc\td");
+  assert_render (two_rows, TRUE, "a\tb\ncc\td");
+  assert_render ("x<table><tr><th>Name</th><th>Value</th></tr></table>y", FALSE, "x\nName\tValue\ny");
+  assert_render ("<table>\n  <tr>\n    <td>one two</td>\n    <td></td><td>3</td>\n  </tr>\n</table>",
+                 FALSE, "one two\t\t3");
+  assert_render ("<table><tr><td><font color='red'>hot</font></td><td>21</td></tr></table>", TRUE,
+                 RED "hot\t" RESET "21");
+  assert_render ("<table><tr><td>a<br>b</td></tr></table>", FALSE, "a\nb");
+  /* cells outside any table still separate; a stray </table> does no harm */
+  assert_render ("<td>a</td><td>b</td></table>c", FALSE, "a\tb\nc");
 }
 
 static void
@@ -213,6 +233,7 @@ main (int   argc,
 
   g_test_add_func ("/html/font/named-color", test_font_named_color);
   g_test_add_func ("/html/nested-fonts", test_nested_fonts);
+  g_test_add_func ("/html/table", test_table);
   g_test_add_func ("/html/ansi/one-escape-per-run", test_ansi_one_escape_per_run);
   g_test_add_func ("/html/span/color", test_span_color);
   g_test_add_func ("/html/plain/strips-tags", test_plain_strips_tags);
