@@ -123,6 +123,20 @@ def test_save_missing_dir():
           f"rc={rc} out={out!r} err={err!r}")
 
 
+def test_header_error_one_line():
+    work, home = fresh()
+    write(os.path.join(work, "qa.lua"), "--%%name:Bad\n--%%var:x=\n--%%id:12\n"
+          "function QuickApp:onInit() print('must not run') end\n")
+    write(os.path.join(work, "qa2.lua"), "--%%name:Bad\n--%%u:{button='b', text=}\n"
+          "function QuickApp:onInit() print('must not run') end\n")
+    for name, want in (("qa.lua", "qa.lua:2: "), ("qa2.lua", "qa2.lua:2: malformed value")):
+        rc, out, err = run(work, home, name)
+        lines = [l for l in err.splitlines() if l.strip()]
+        check(f"header: an error in {name}'s header is one line without plua's frames",
+              rc != 0 and out == "" and len(lines) == 1 and want in lines[0] and "resource://" not in err,
+              f"rc={rc} out={out!r} err={err!r}")
+
+
 QA_STATEFUL = """--%%name:Counter
 --%%type:com.fibaro.multilevelSensor
 --%%var:runs=0
@@ -254,7 +268,7 @@ def test_routes():
 
 
 def main():
-    for t in (test_var_env_config, test_file_colon_and_conceal, test_save_missing_dir,
+    for t in (test_var_env_config, test_file_colon_and_conceal, test_save_missing_dir, test_header_error_one_line,
               test_state_across_runs, test_seed_not_rewritten, test_routes):
         t()
     print(f"{len(failed)} failed" if failed else "all passed")
