@@ -19,6 +19,16 @@ def socat_echo(checks):
     return port
 
 
+def socat_client(port, data):
+    """What socat, as a client sending data, gets back (b"[timeout]" if it hangs)."""
+    try:
+        res = subprocess.run(["socat", "-t", "2", "-", f"TCP:{HOST}:{port}"], input=data,
+                             capture_output=True, timeout=10)
+        return res.stdout
+    except subprocess.TimeoutExpired:
+        return b"[timeout]"
+
+
 def test_echo(checks):
     port = socat_echo(checks)
     status, out, err, _ = checks.run("echo", r'''
@@ -247,12 +257,7 @@ print("PORT", server:port(), tostring(server) == "TCPServer 127.0.0.1:" .. serve
         s.close()
 
     # an independent client: socat
-    try:
-        res = subprocess.run(["socat", "-t", "2", "-", f"TCP:{HOST}:{port}"], input=b"from socat\n",
-                             capture_output=True, timeout=10)
-        socat_out = res.stdout
-    except subprocess.TimeoutExpired:
-        socat_out = b"[timeout]"
+    socat_out = socat_client(port, b"from socat\n")
     checks.check("TCPServer answers a socat client", socat_out == b"echo:from socat\n", repr(socat_out))
 
     time.sleep(0.3)
@@ -293,12 +298,7 @@ setTimeout(function() server:stop() end, tonumber(arg[1]))
             got += chunk
     checks.check("TCPEchoServer writes back exactly the bytes a client sends", got == payload,
                  f"{len(got)} bytes back")
-    try:
-        res = subprocess.run(["socat", "-t", "2", "-", f"TCP:{HOST}:{port}"], input=b"line one\nline two\n",
-                             capture_output=True, timeout=10)
-        socat_out = res.stdout
-    except subprocess.TimeoutExpired:
-        socat_out = b"[timeout]"
+    socat_out = socat_client(port, b"line one\nline two\n")
     checks.check("TCPEchoServer answers a socat client", socat_out == b"line one\nline two\n", repr(socat_out))
     status, out, err = reader.rest(timeout=10)
     checks.check("TCPEchoServer: debug lines name the port; stop() ends the run",
