@@ -360,7 +360,7 @@ push_config (lua_State        *L,
   set_boolean (L, "isWindows", FALSE);
   set_boolean (L, "isLinux", TRUE);
   set_boolean (L, "isMacOS", FALSE);
-  /* no HC3 to talk to: every api call is answered by the emulator's store */
+  /* TRUE until the emulator goes online to a real HC3 (lua/fibaro/init.lua) */
   set_boolean (L, "offline", TRUE);
   set_string (L, "plua_version", PACKAGE_VERSION);
   set_string (L, "lua_version", LUA_VERSION_MAJOR "." LUA_VERSION_MINOR);

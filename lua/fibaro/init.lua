@@ -732,6 +732,7 @@ local function setModes(list, parsed)
   local problem = H.check()
   if problem then fail(problem) end
   E.online = true
+  _PY.config.offline = false -- the original's key: a box is reached
   require("fibaro.online").startEvents()
 end
 

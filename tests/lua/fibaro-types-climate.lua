@@ -46,5 +46,5 @@ function QuickApp:onInit()
       fibaro.getValue(self.id, "heatingThermostatSetpoint"))
     local ids = fibaro.getDevicesID({ interfaces = { "thermostatMode" } })
     print("with thermostatMode", #ids)
-  end, 0)
+  end, 50)
 end
