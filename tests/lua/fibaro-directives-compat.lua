@@ -21,6 +21,8 @@
 --%%desktop:true
 function QuickApp:onInit()
   local t = os.date("*t")
-  print(self.id, self.type, t.month, t.day, t.hour, t.min, t.sec, t.year == tonumber(os.date("%Y", math.floor(_PY.millitime()))))
+  -- the clock runs from 18:30:05: a slow start may have taken a few seconds
+  print(self.id, self.type, t.month, t.day, t.hour, t.min, t.sec >= 5 and t.sec < 30,
+    t.year == tonumber(os.date("%Y", math.floor(_PY.millitime()))))
   print(fibaro.getValue(self.id, "manufacturer"), json.encode(fibaro.getValue(self.id, "model")))
 end
