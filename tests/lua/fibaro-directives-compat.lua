@@ -1,8 +1,8 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
 -- env: TZ=UTC
--- stderr: fibaro-directives-compat.lua:20: --%%merge is accepted and ignored: plua does not concatenate files
--- stderr: fibaro-directives-compat.lua:21: --%%webui is accepted and ignored: the QuickApp's UI is on the REST server's web page
--- stderr: fibaro-directives-compat.lua:22: --%%desktop is accepted and ignored: plua opens no desktop window
+-- stderr: fibaro-directives-compat.lua:19: --%%merge is accepted and ignored: plua does not concatenate files
+-- stderr: fibaro-directives-compat.lua:20: --%%webui is accepted and ignored: the QuickApp's UI is on the REST server's web page
+-- stderr: fibaro-directives-compat.lua:21: --%%desktop is accepted and ignored: plua opens no desktop window
 -- Directives QuickApps written for the other emulators carry: a space after
 -- --%% switches a line off (a comment, even when its value would be wrong);
 -- --%%time takes MM/DD HH:MM[:SS] (this year); --%%property sets initial
