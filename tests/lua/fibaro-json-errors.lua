@@ -1,6 +1,7 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
 -- env: TZ=UTC
--- no-stderr
+-- exit: 1
+-- stderr: plua: 3 QuickApp errors
 -- A json error raised inside a QuickApp's callbacks (a timer, an HTTP
 -- answer, a function that tail-calls json.decode) names the user's file and
 -- line, not plua's: the line that called json.*, or for a tail call the line

@@ -1,6 +1,7 @@
 -- args: --fibaro -e "require('fibaro.log').clock = function() return 1767268800 end"
 -- env: TZ=UTC
--- no-stderr
+-- exit: 1
+-- stderr: plua: 1 QuickApp error
 -- RefreshStateSubscriber, the HC3 SDK class event libraries build on:
 -- subscribe(filter, handler) → a subscription; run() delivers each event
 -- reported after it (in the box's shape: type, created, data) to the handler
