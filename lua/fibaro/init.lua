@@ -742,6 +742,10 @@ local function announce(qa)
   if qa.mode == "offline" and not H.url then return end
   local where = qa.mode == "offline" and "offline" or (qa.mode .. " → " .. H.url)
   log.warn("QuickApp '%s' (%d): %s", qa.name, qa.id, where)
+  if qa.mode == "proxy" then
+    log.warn("QuickApp '%s': the proxy QuickApp on the box is not implemented yet: running online without one",
+      qa.name)
+  end
 end
 
 ------------------------------------------------------------------ hooks
