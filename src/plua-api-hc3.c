@@ -22,6 +22,7 @@
 
 #include "plua-api-private.h"
 #include "plua-dotenv.h"
+#include "plua-json-scan.h"
 #include "plua-net-common.h"
 #include "plua-net-soup.h"
 #include "plua-route-table.h"
@@ -335,21 +336,12 @@ plua_api_hc3_handle (PluaApiHc3        *hc3,
       if (data == NULL)
         data = "";
     }
-  if (len > 0)
+  if (len > 0 &&
+      !plua_json_scan (data, len, PLUA_API_MAX_BODY_DEPTH, NULL, NULL, NULL, &error))
     {
-      g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-
-      if (!plua_api_json_depth_ok (data, len))
-        {
-          plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("invalid JSON body: nested too deeply"));
-          return;
-        }
-      if (!json_parser_load_from_data (parser, data, len, &error))
-        {
-          g_autofree char *message = g_strdup_printf (_("invalid JSON body: %s"), error->message);
-          plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, message);
-          return;
-        }
+      g_autofree char *message = g_strdup_printf (_("invalid JSON body: %s"), error->message);
+      plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, message);
+      return;
     }
 
   top = lua_gettop (L);

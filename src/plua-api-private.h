@@ -74,8 +74,9 @@ gboolean      plua_api_static_name_ok       (const char        *name);
 GBytes       *plua_api_build_openapi        (GError           **error);
 
 /* Shared checks. */
-gboolean      plua_api_json_depth_ok        (const char *data,
-                                             gsize       len);
+/* Deepest JSON nesting accepted in a request body. Bodies are read by
+ * plua_json_scan (the json.decode reader), never by json-glib's parser. */
+#define PLUA_API_MAX_BODY_DEPTH 64
 /* Compares a secret in constant time (for its length). */
 gboolean      plua_api_secret_equal         (const char *given,
                                              gsize       given_len,

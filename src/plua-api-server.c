@@ -36,10 +36,8 @@
 #include "plua-api-private.h"
 #include "plua-api-server.h"
 #include "plua-json.h"
+#include "plua-json-scan.h"
 #include "plua-soup-listener.h"
-
-/* Deepest JSON nesting accepted in a request body. */
-#define MAX_BODY_DEPTH 64
 
 struct _PluaApiServer
 {
@@ -379,38 +377,6 @@ token_login (PluaApiServer     *self,
   return TRUE;
 }
 
-/* A quick scan so that json-glib's recursive parser never meets "[[[[...". */
-gboolean
-plua_api_json_depth_ok (const char *data,
-                        gsize       len)
-{
-  int depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = data[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > MAX_BODY_DEPTH)
-            return FALSE;
-        }
-      else if (c == ']' || c == '}')
-        depth--;
-    }
-  return TRUE;
-}
-
 /* Routes ------------------------------------------------------------------- */
 
 static void
@@ -516,7 +482,7 @@ reply_execute (PluaApiServer     *self,
 {
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
   JsonObject *object;
   JsonNode *code;
@@ -533,24 +499,19 @@ reply_execute (PluaApiServer     *self,
       plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("empty body: expected JSON {\"code\": \"...\"}"));
       return;
     }
-  if (!plua_api_json_depth_ok (data, len))
-    {
-      plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("invalid JSON: nested too deeply"));
-      return;
-    }
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, data, len, &error))
+  root = plua_json_scan_node (data, len, PLUA_API_MAX_BODY_DEPTH, &error);
+  if (root == NULL)
     {
       g_autofree char *message = g_strdup_printf (_("invalid JSON: %s"), error->message);
       plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, message);
       return;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       plua_api_reply_error (msg, SOUP_STATUS_BAD_REQUEST, _("expected a JSON object {\"code\": \"...\"}"));
       return;
     }
-  object = json_node_get_object (json_parser_get_root (parser));
+  object = json_node_get_object (root);
   code = json_object_get_member (object, "code");
   if (code == NULL || json_node_get_value_type (code) != G_TYPE_STRING)
     {

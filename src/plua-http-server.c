@@ -26,6 +26,7 @@
 #include <libsoup/soup.h>
 
 #include "plua-json.h"
+#include "plua-json-scan.h"
 #include "plua-net-common.h"
 #include "plua-net-soup.h"
 #include "plua-net.h"
@@ -69,14 +70,11 @@ sniff_content_type (const char *data,
 
   while (i < len && g_ascii_isspace (data[i]))
     i++;
-  if (i < len && (data[i] == '{' || data[i] == '['))
-    {
-      g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-
-      if (memchr (data, '\0', len) == NULL &&
-          json_parser_load_from_data (parser, data, len, NULL))
-        return "application/json";
-    }
+  /* JSON as json.decode reads it, nesting limit included: a body nested
+   * deeper than that is sent as text. */
+  if (i < len && (data[i] == '{' || data[i] == '[') &&
+      plua_json_scan (data, len, PLUA_JSON_MAX_DEPTH, NULL, NULL, NULL, NULL))
+    return "application/json";
   if (len - i >= 14 && g_ascii_strncasecmp (data + i, "<!DOCTYPE html", 14) == 0)
     return "text/html; charset=utf-8";
   if (len - i >= 5 && g_ascii_strncasecmp (data + i, "<html", 5) == 0)

@@ -1,4 +1,4 @@
-/* plua-json.c: the Lua `json` module, Lua values <-> JSON on json-glib.
+/* plua-json.c: the Lua `json` module, Lua values <-> JSON text.
  *
  * What scripts can rely on:
  *
@@ -29,19 +29,21 @@
  *    original plua's spelling, and json.encodePretty (v) are { indent = true }.
  *
  * json.decode (s [, opts]) -> value
- *  - json-glib's JsonParser parses. Integer literals become Lua integers,
- *    numbers with a fraction or exponent floats; an integer literal beyond
- *    64 bits becomes a float (json-glib alone would wrap it around). null is
- *    nil (so arrays get holes, as Lua has them), or json.null when
- *    opts.null is true. Top-level scalars are fine: "42" -> 42.
- *  - Errors read "json.decode: line L column C: <json-glib's message>".
- *    json-glib's leniencies stay (C-style block comments, single-quoted
- *    strings, hex numbers, text after the first value ignored), except that
- *    a JavaScript assignment "var x = ..." is refused. Empty input is an error.
- *  - "\u0000" gives a NUL byte in the Lua string. json-glib keeps strings as C
- *    strings and would cut them there, so the escape is handed to it as a
- *    private-use character absent from the text and turned back into NUL on
- *    the way into Lua.
+ *  - One pass over the text straight into Lua values (plua-json-scan.c, the
+ *    reader the REST server and net.HTTPServer use too). RFC 8259 JSON, plus
+ *    what plua has always read: C-style comments (block and line),
+ *    single-quoted strings (no escapes inside), hexadecimal integers (0x1F),
+ *    a byte-order mark. Only whitespace and comments may follow the value;
+ *    a JavaScript assignment "var x = ..." is refused, as is empty input.
+ *  - Integer literals become Lua integers, numbers with a fraction or
+ *    exponent floats (correctly rounded); an integer literal beyond 64 bits
+ *    becomes a float, 1e999 is inf. null is nil (so arrays get holes, as Lua
+ *    has them), or json.null when opts.null is true. Top-level scalars are
+ *    fine: "42" -> 42. Nesting deeper than PLUA_JSON_MAX_DEPTH is an error.
+ *  - Strings must be valid UTF-8 without raw control characters; "\u0000"
+ *    gives a NUL byte, a lone surrogate escape is an error.
+ *  - Errors read "json.decode: line L column C: <message>", worded as
+ *    json-glib's parser worded them when it did this job.
  *
  * json.null is a userdata whose tostring is "null"; compare with ==.
  *
@@ -169,15 +171,6 @@ plua_json_string_box_gc (lua_State *L)
 
   if (*box != NULL)
     g_string_free (g_steal_pointer (box), TRUE);
-  return 0;
-}
-
-int
-plua_json_parser_box_gc (lua_State *L)
-{
-  JsonParser **box = luaL_checkudata (L, 1, PARSER_METATABLE);
-
-  g_clear_object (box);
   return 0;
 }
 
@@ -336,7 +329,7 @@ plua_json_push (lua_State *L,
 {
   g_return_if_fail (L != NULL);
 
-  plua_json_push_root (L, node, use_null, 0);
+  plua_json_push_root (L, node, use_null);
 }
 
 char *

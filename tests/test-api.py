@@ -132,11 +132,23 @@ def test_bad_requests(p):
         ("negative timeout", '{"code": "return 1", "timeout": -1}'),
         ("empty body", ""),
         ("deeply nested JSON", "[" * 100000),
+        # json-glib reads comments and single-quoted strings: a depth check that
+        # did not know them let these through to its recursive parser (SIGSEGV).
+        ("nesting after a comment with a quote", '/*"*/' + "[" * 100000),
+        ("nesting after a single-quoted quote", "['\"'," + "[" * 100000),
+        ("65 levels", '{"code": "return 1", "x": ' + "[" * 65 + "]" * 65 + "}"),
     ]
     for name, body in cases:
         status, parsed, _, _ = p.request("POST", "/plua/execute", body, {"Content-Type": "application/json"})
         check(f"400 for {name}", status == 400 and isinstance(parsed, dict) and parsed.get("error"),
               (status, parsed))
+    status, parsed, _, _ = p.request("POST", "/plua/execute", '/*"*/' + "[" * 100000)
+    check("the nesting error says where", status == 400 and
+          parsed["error"] == "invalid JSON: line 1 column 70: nesting deeper than 64 levels", parsed)
+    status, body, _, _ = p.request("POST", "/plua/execute",
+                                   '/* c */ {"code": "return 2", "x": ' + "[" * 63 + "]" * 63 + "}")
+    check("64 levels of nesting and a comment are accepted", status == 200 and body["result"] == 2,
+          (status, body))
     # Garbage on the socket: the server survives and answers the next request.
     with socket.create_connection(("127.0.0.1", p.port), timeout=5) as s:
         s.sendall(b"\x00\xffGARBAGE / HTTP/9.9\r\nFoo\r\n\r\n")
@@ -192,6 +204,13 @@ def test_fibaro_hook(p):
           (status, body))
     status, body, _, _ = p.request("GET", "/api/rooms")
     check("/api/...: GET body is \"\"", status == 201 and body["body"] == "", body)
+    for name, bad in (("a comment", '/*"*/'), ("a single-quoted string", "['\"',")):
+        status, body, _, _ = p.request("PUT", "/api/devices/5", bad + "[" * 100000)
+        check(f"/api/...: deep nesting after {name} is a 400, not a crash",
+              status == 400 and "nesting deeper than 64 levels" in body["error"], (status, body))
+    status, body, _, _ = p.request("PUT", "/api/devices/5", "{'a': /* ok */ 1}")
+    check("/api/...: the body goes to the hook as sent", status == 201 and body["body"] == "{'a': /* ok */ 1}",
+          (status, body))
     p.execute("_PY.fibaro_api_hook = function() error('hook broke') end")
     status, body, _, _ = p.request("GET", "/api/rooms")
     check("/api/...: a failing hook gives 500 with the message",

@@ -343,6 +343,8 @@ server:start("127.0.0.1", 0, function(method, path, body, req)
     return { method = method, path = path, q = req.query }, 200
   elseif p == "/echo" then
     return body, 200, { ["Content-Type"] = "application/octet-stream", ["X-Len"] = #body }
+  elseif p == "/sniff" then
+    return body
   elseif p == "/json" then
     return { a = 1, list = { 1, 2, 3 } }
   elseif p == "/text" then
@@ -446,6 +448,19 @@ def test_server():
 
     rc, out, err = curl("-X", "POST", "--data-binary", "some body", base + "/echo")
     check("server: POST with a body", out == b"some body", out)
+
+    # Content sniffing reads the body with json.decode's reader and its limit:
+    # 200,000 levels used to run json-glib's recursive parser off the stack.
+    deep_file = os.path.join(TMP, "deep.json")
+    with open(deep_file, "w") as f:
+        f.write("[" * 200000 + "]" * 200000)
+    rc, out, err = curl("-D", "-", "--data-binary", "@" + deep_file, base + "/sniff")
+    check("server: a 200k-level body echoed back as text, no crash",
+          re.search(rb"content-type: text/plain", out, re.I) is not None and
+          out.split(b"\r\n\r\n", 1)[-1] == b"[" * 200000 + b"]" * 200000, out[:200])
+    rc, out, err = curl("-D", "-", "--data-binary", '{"a": [1, 2]}', base + "/sniff")
+    check("server: an echoed JSON body is sniffed as application/json",
+          re.search(rb"content-type: application/json", out, re.I) is not None, out[:200])
 
     rc, out, err = curl("-H", "X-Test: hi", "-A", "plua-test/1", base + "/info")
     j = json.loads(out or b"{}")

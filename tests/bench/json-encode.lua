@@ -13,41 +13,7 @@ local now = (_PY and _PY.millitime) or os.clock
 local bench_dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local api_devices = dofile(bench_dir .. "/api-devices.lua")
 
--- com.fibaro.binarySwitch from /work/shared/reference/hc3-device-types.json.
-local function hc3_devices()
-  local devices = {}
-  for i = 1, 50 do
-    devices[i] = {
-      baseType = "com.fibaro.actor", enabled = true, roomID = 219, hasUIView = true,
-      interfaces = {"autoTurnOff", "light", "quickApp"}, id = 3594 + i, viewXml = false,
-      isPlugin = true, configXml = false, visible = true, name = "Lamp " .. i, sortOrder = 184 + i,
-      type = "com.fibaro.binarySwitch", parentId = 0, modified = 1743401434 + i,
-      created = 1743401434,
-      view = {{name = "com.fibaro.binarySwitch", assetsPath = "dynamic-plugins/com.fibaro.binarySwitch",
-               translatesPath = "/assets/i18n/com.fibaro.binarySwitch", type = "ts"}},
-      actions = {turnOff = 0, setAutoOff = 0, toggle = 0, turnOn = 0},
-      properties = {
-        value = i % 2 == 0, state = i % 2 == 0, isLight = true, buildNumber = 1,
-        icon = {path = "/assets/icon/fibaro/LightBulbV3/LightBulbV30.svg", source = "HC"},
-        categories = {"lights"}, useEmbededView = true, encrypted = false, deadReason = "",
-        deviceRole = "Light", uiCallbacks = {}, apiVersion = "1.3", quickAppVariables = {},
-        useUiView = true, manufacturer = "", model = "", deviceControlType = 2,
-        viewLayout = {["$jason"] = {body = {sections = {items = {}},
-                                            header = {style = {height = "0"}, title = "quickApp_device_57"}},
-                                    head = {title = "quickApp_device_57"}}},
-        supportedDeviceRoles = {"Light", "Drencher", "Pin", "NightLamp", "Kettle", "Bracket",
-          "AirConditioner", "AlarmAlarm", "Coffee", "GardenLamp", "TvSet", "CeilingFan", "Toaster",
-          "Radio", "RoofWindow", "Other", "AlarmState", "AlarmArm", "VideoGateBell", "VideoGateOpen",
-          "Valve", "Fan"},
-        dead = false, deviceIcon = 301, initialInterfaces = {}, log = "", userDescription = "",
-        saveLogs = true, quickAppUuid = "", autoOffTimestamp = 0, logTemp = "",
-        typeTemplateInitialized = true, uiView = {}, autoOffDefaultTime = 900,
-        energy = i * 0.1, power = 12.5,
-      },
-    }
-  end
-  return devices
-end
+local hc3_house = dofile(bench_dir .. "/hc3-house.lua")
 
 -- Best of ROUNDS rounds of N encodes, in µs per encode.
 local function time(encode, t)
@@ -75,7 +41,7 @@ else
 end
 
 print(string.format("%d encodes per round, best of %d rounds", N, ROUNDS))
-for _, shape in ipairs({{"api.sh /api/devices", api_devices()}, {"HC3 binarySwitch", hc3_devices()}}) do
+for _, shape in ipairs({{"api.sh /api/devices", api_devices()}, {"HC3 binarySwitch", hc3_house(50)}}) do
   for _, e in ipairs(encoders) do
     local us, bytes = time(e.fn, shape[2])
     print(string.format("%-20s %-13s %7.1f µs/encode  %6d bytes", shape[1], e.name, us, bytes))
