@@ -163,6 +163,29 @@ static const PluaJsonSink lua_sink = {
   lua_integer, lua_number, lua_boolean, lua_null,
 };
 
+static const char scratch_key = 's';
+
+/* The scratch string for unescaped text, one per Lua state and kept between
+ * calls: a box with a finalizer made on every call would make Lua's
+ * collector lag (see WAITING_REQUEST_MT in plua-http-server.c). */
+static GString *
+get_scratch (lua_State *L)
+{
+  GString **box;
+
+  if (lua_rawgetp (L, LUA_REGISTRYINDEX, &scratch_key) == LUA_TNIL)
+    {
+      lua_pop (L, 1);
+      box = (GString **) plua_json_push_box (L, STRING_METATABLE, plua_json_string_box_gc);
+      *box = g_string_sized_new (256);
+      lua_pushvalue (L, -1);
+      lua_rawsetp (L, LUA_REGISTRYINDEX, &scratch_key);
+    }
+  box = lua_touserdata (L, -1);
+  lua_pop (L, 1);
+  return *box;
+}
+
 gboolean
 plua_json_decode_push (lua_State   *L,
                        const char  *data,
@@ -170,28 +193,32 @@ plua_json_decode_push (lua_State   *L,
                        gboolean     use_null,
                        GError     **error)
 {
-  LuaSink *k;
-  GString **scratch;
+  /* On the C stack: a Lua error raised while pushing loses nothing. */
+  LuaSink k;
+  GString *scratch;
   int base = lua_gettop (L);
   gboolean ok;
 
-  /* The sink state (8 KiB) and the scratch string live in Lua userdata, so
-   * a memory error raised while pushing frees them. */
   luaL_checkstack (L, 8, "json.decode");
+  scratch = get_scratch (L);
   plua_json_push_null (L);
   plua_json_push_marks (L);
-  k = lua_newuserdatauv (L, sizeof *k, 0);
-  k->L = L;
-  k->use_null = use_null;
-  k->null_idx = base + 1;
-  k->marks_idx = base + 2;
-  k->depth = 0;
-  k->next[0] = 0;
-  scratch = (GString **) plua_json_push_box (L, STRING_METATABLE, plua_json_string_box_gc);
-  *scratch = g_string_sized_new (64);
+  k.L = L;
+  k.use_null = use_null;
+  k.null_idx = base + 1;
+  k.marks_idx = base + 2;
+  k.depth = 0;
+  k.next[0] = 0;
 
-  ok = plua_json_scan (data, len, PLUA_JSON_MAX_DEPTH, &lua_sink, k, *scratch, error);
-  g_string_free (g_steal_pointer (scratch), TRUE);
+  ok = plua_json_scan (data, len, PLUA_JSON_MAX_DEPTH, &lua_sink, &k, scratch, error);
+  if (scratch->allocated_len > 64 * 1024)
+    {
+      /* A huge string once is no reason to keep its memory. */
+      g_free (scratch->str);
+      scratch->str = g_malloc (256);
+      scratch->allocated_len = 256;
+    }
+  g_string_truncate (scratch, 0);
   if (!ok)
     {
       g_prefix_error (error, "json.decode: ");

@@ -138,5 +138,6 @@ print("broken", broken_agreed == documents, "some refused", refused > documents 
 for _, text in ipairs({ '["\xff"]', '["\xc0\x80"]', '["\xed\xa0\x80"]', '["a\tb"]', '[1,]', '[01]',
                         '[1] x', '["\\ud800"]', '[Infinity]', '[NaN]' }) do
   local ok_p, err = pcall(json.decode, text)
-  print(string.format("%q", text), "cjson", (pcall(cjson.decode, text)), "plua", ok_p, err)
+  local shown = text:gsub("[\128-\255\t]", function(c) return string.format("\\x%02x", c:byte()) end)
+  print(shown, "cjson", (pcall(cjson.decode, text)), "plua", ok_p, err)
 end
