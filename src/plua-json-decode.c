@@ -10,6 +10,19 @@
 /* Text to Lua: a sink for plua_json_scan. Each value is pushed, then put in
  * the open container below it (a key pushed before it for objects). */
 
+/* Tables are made at the size the last container in the same place had
+ * (the same member name at the same depth, or the elements of the same
+ * array): a list of devices then builds each table without growing it, as
+ * the json-glib tree, which knew every size, did. */
+#define N_HINTS 256
+
+typedef struct
+{
+  guintptr where;
+  guint    depth;
+  int      size;
+} SizeHint;
+
 typedef struct
 {
   lua_State   *L;
@@ -19,7 +32,10 @@ typedef struct
   guint        depth;
   /* Per open container: the next array index, or 0 for an object. */
   lua_Integer  next[PLUA_JSON_MAX_DEPTH + 1];
-  gboolean     holes[PLUA_JSON_MAX_DEPTH + 1];   /* an array with a null in it */
+  int          members[PLUA_JSON_MAX_DEPTH + 1];  /* of an object so far */
+  guintptr     where[PLUA_JSON_MAX_DEPTH + 1];    /* its SizeHint key */
+  gboolean     holes[PLUA_JSON_MAX_DEPTH + 1];    /* an array with a null in it */
+  SizeHint     hints[N_HINTS];
 } LuaSink;
 
 static inline void
@@ -32,7 +48,18 @@ place (LuaSink *k)
   if (*next > 0)
     lua_rawseti (k->L, -2, (*next)++);
   else
-    lua_rawset (k->L, -3);
+    {
+      lua_rawset (k->L, -3);
+      k->members[k->depth]++;
+    }
+}
+
+static SizeHint *
+find_hint (LuaSink  *k,
+           guintptr  where,
+           guint     depth)
+{
+  return &k->hints[((where >> 4) ^ (where >> 12) ^ (depth * 0x9E3779B1u)) % N_HINTS];
 }
 
 static void
@@ -40,11 +67,28 @@ lua_begin (gpointer user_data,
            gboolean array)
 {
   LuaSink *k = user_data;
+  guint parent = k->depth;
+  guintptr where;
+  SizeHint *hint;
+  int size;
+
+  /* Where: the interned member name, or the array (one past its key). */
+  if (parent == 0)
+    where = 0;
+  else if (k->next[parent] > 0)
+    where = k->where[parent] + 1;
+  else
+    where = (guintptr) lua_topointer (k->L, -1);
+  hint = find_hint (k, where, parent + 1);
+  size = hint->where == where && hint->depth == parent + 1 ? hint->size : 0;
 
   /* A table and a key per level. */
   luaL_checkstack (k->L, 4, "json.decode");
-  lua_createtable (k->L, 0, 0);
-  k->next[++k->depth] = array ? 1 : 0;
+  lua_createtable (k->L, array ? size : 0, array ? 0 : size);
+  k->depth = parent + 1;
+  k->next[k->depth] = array ? 1 : 0;
+  k->members[k->depth] = 0;
+  k->where[k->depth] = where;
   k->holes[k->depth] = FALSE;
 }
 
@@ -72,6 +116,11 @@ lua_end (gpointer user_data,
 {
   LuaSink *k = user_data;
 
+  SizeHint *hint = find_hint (k, k->where[k->depth], k->depth);
+
+  hint->where = k->where[k->depth];
+  hint->depth = k->depth;
+  hint->size = array ? (int) MIN (k->next[k->depth] - 1, 1 << 20) : k->members[k->depth];
   if (array)
     {
       if (k->holes[k->depth])
@@ -209,6 +258,7 @@ plua_json_decode_push (lua_State   *L,
   k.marks_idx = base + 2;
   k.depth = 0;
   k.next[0] = 0;
+  memset (k.hints, 0, sizeof k.hints);
 
   ok = plua_json_scan (data, len, PLUA_JSON_MAX_DEPTH, &lua_sink, &k, scratch, error);
   if (scratch->allocated_len > 64 * 1024)

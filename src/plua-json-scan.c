@@ -792,8 +792,21 @@ node_begin (gpointer user_data,
             gboolean array)
 {
   NodeBuilder *b = user_data;
-  JsonNode *node = array ? json_node_init_array (json_node_alloc (), json_array_new ())
-                         : json_node_init_object (json_node_alloc (), json_object_new ());
+  JsonNode *node = json_node_alloc ();
+
+  /* The node takes its own reference: ours goes at once. */
+  if (array)
+    {
+      g_autoptr (JsonArray) new_array = json_array_new ();
+
+      json_node_init_array (node, new_array);
+    }
+  else
+    {
+      g_autoptr (JsonObject) new_object = json_object_new ();
+
+      json_node_init_object (node, new_object);
+    }
 
   node_add (b, node);
   b->stack[++b->depth] = node;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "plua-json.h"
+#include "plua-json-scan.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (lua_State, lua_close)
 
@@ -795,6 +796,64 @@ test_c_push (void)
   g_assert_cmpint (lua_gettop (L), ==, 0);
 }
 
+/* The scanner alone: what the REST server and HTTPServer sniffing accept. */
+static void
+test_scan (void)
+{
+  static const struct { const char *text; const char *message; } refused[] = {
+    { "[1] [2]", "line 1 column 5: unexpected character `[', expected end of file" },
+    { "{\"a\" 1}", "line 1 column 6: unexpected number `1', expected character `:'" },
+    { "[1 2]", "line 1 column 4: unexpected number `2', expected character `,' or `]'" },
+    { "{\"a\":1,}", "line 1 column 8: unexpected character `}', expected string constant" },
+    { "[\"a\nb\"]", "line 1 column 4: unescaped control character in string" },
+    { "[\"\\x\"]", "line 1 column 4: invalid escape in string" },
+    { "[\"\\udc00\"]", "line 1 column 8: malformed surrogate pair" },
+    { "[\"abc", "line 1 column 5: unterminated string constant" },
+    { "/* open", "line 1 column 7: unterminated comment" },
+    { "[-]", "line 1 column 3: unexpected character `]', expected number" },
+    { "[1.]", "line 1 column 4: malformed floating constant" },
+    { "[1e+]", "line 1 column 5: malformed floating constant" },
+    { "[0x]", "line 1 column 4: malformed hexadecimal number" },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *deep = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_assert_false (plua_json_scan (refused[i].text, strlen (refused[i].text),
+                                      PLUA_JSON_MAX_DEPTH, NULL, NULL, NULL, &error));
+      g_assert_error (error, PLUA_JSON_ERROR, PLUA_JSON_ERROR_PARSE);
+      g_assert_cmpstr (error->message, ==, refused[i].message);
+      g_clear_error (&error);
+    }
+
+  /* The documented leniencies, as a JsonNode tree. */
+  node = plua_json_scan_node ("\xEF\xBB\xBF// c\n{'k\\': [0x1F, -0x10, 1.5e1, null, true], \"e\": {}} /* end */",
+                              -1 + sizeof "\xEF\xBB\xBF// c\n{'k\\': [0x1F, -0x10, 1.5e1, null, true], \"e\": {}} /* end */",
+                              8, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  {
+    JsonArray *a = json_object_get_array_member (json_node_get_object (node), "k\\");
+
+    g_assert_cmpint (json_array_get_int_element (a, 0), ==, 31);
+    g_assert_cmpint (json_array_get_int_element (a, 1), ==, -16);
+    g_assert_cmpfloat (json_array_get_double_element (a, 2), ==, 15.0);
+    g_assert_true (json_array_get_null_element (a, 3));
+    g_assert_true (json_array_get_boolean_element (a, 4));
+  }
+
+  /* The limit is the caller's; a failed tree is freed (ASan checks). */
+  deep = g_strnfill (65, '[');
+  g_assert_null (plua_json_scan_node (deep, 65, 64, &error));
+  g_assert_error (error, PLUA_JSON_ERROR, PLUA_JSON_ERROR_DEPTH);
+  g_assert_cmpstr (error->message, ==, "line 1 column 65: nesting deeper than 64 levels");
+  g_clear_error (&error);
+  g_assert_null (plua_json_scan_node ("{\"a\": [1, {\"b\": 2}, ", 20, 64, &error));
+  g_assert_error (error, PLUA_JSON_ERROR, PLUA_JSON_ERROR_PARSE);
+}
+
 static void
 test_c_decode (void)
 {
@@ -873,6 +932,7 @@ main (int   argc,
   g_test_add_func ("/json/c/from-lua", test_c_from_lua);
   g_test_add_func ("/json/c/push", test_c_push);
   g_test_add_func ("/json/c/decode", test_c_decode);
+  g_test_add_func ("/json/c/scan", test_scan);
   g_test_add_func ("/json/open/global-and-package-loaded", test_open);
 
   return g_test_run ();
