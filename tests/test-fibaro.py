@@ -168,6 +168,21 @@ def test_rest(tmp):
         status, dev = p.request("GET", "/api/devices/5010")
         check("GET /api/devices/{id}", status == 200 and dev["type"] == "com.fibaro.binarySwitch"
               and dev["properties"]["value"] is False, f"{status} {dev}")
+        # /api/devices from the texts the store keeps: the same as the devices
+        # one by one, and a change made without REST (no cache-wide flush) is
+        # in the very next answer.
+        status, house = p.request("GET", "/api/devices")
+        singles = [p.request("GET", f"/api/devices/{d['id']}")[1] for d in house]
+        check("GET /api/devices: every device, as GET /api/devices/{id} gives it",
+              status == 200 and [d["id"] for d in house] == sorted(d["id"] for d in house) and
+              {5010, 5011} <= {d["id"] for d in house} and house == singles, (status, house))
+        check("GET /api/devices again: the same", p.request("GET", "/api/devices")[:2] == (200, house))
+        p.request("POST", "/plua/execute", {"code": "require('fibaro.store').updateProperty(5010, 'log', 'cached?')"})
+        status, again = p.request("GET", "/api/devices")
+        changed = {d["id"]: d for d in again}
+        check("a device changed outside REST: visible in the next /api/devices",
+              status == 200 and changed[5010]["properties"]["log"] == "cached?" and
+              [d for d in again if d["id"] != 5010] == [d for d in house if d["id"] != 5010], again)
         status, rs = p.request("GET", "/api/refreshStates?last=0")
         last = rs["last"]
         status, body = p.request("POST", "/api/devices/5010/action/turnOn", {"args": []})

@@ -472,6 +472,7 @@ function E.loadQuickApp(path, src, h)
   if h.role then p.deviceRole = h.role end
   if h.uid then p.quickAppUuid = h.uid end
   S.dirty()
+  S.deviceChanged(id)
 
   local qa = { id = id, file = path, name = name, headers = h, files = {}, timers = {}, mode = h.mode }
   for _, f in ipairs(h.files) do
@@ -642,6 +643,7 @@ function E.importFqa(doc, roomId)
   for _, k in ipairs(FQA_PROPS) do
     if init[k] ~= nil then dev.properties[k] = S.jsoncopy(init[k]) end
   end
+  S.deviceChanged(dev.id)
   local qa = { id = dev.id, file = "<import " .. dev.name .. ">", name = dev.name, files = {} }
   for _, f in ipairs(files) do
     qa.files[#qa.files + 1] = { name = f.name, content = f.content, isMain = f.isMain,

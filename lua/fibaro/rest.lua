@@ -54,12 +54,21 @@ function R.handle(method, path, body)
   local q = R.parseQuery(qs)
   local h = handlers[seg[1] or ""]
   if not h then return err(501, "/api" .. p .. " is not emulated") end
-  if method ~= "GET" then S.dirty() end
+  if method ~= "GET" then
+    S.dirty()
+    S.deviceChanged()
+  end
   return h(method, seg, q, body)
 end
 
+local JSON_TYPE = { ["Content-Type"] = "application/json" }
+
 -- The REST entry: body is JSON text.
 function R.rest(method, path, data)
+  -- The whole house, as the box sends it: from the texts the store keeps.
+  if path == "/api/devices" and string.upper(method or "") == "GET" then
+    return D.listJson(), 200, JSON_TYPE
+  end
   local body
   if data and data ~= "" then
     local ok, v = pcall(json.decode, data)

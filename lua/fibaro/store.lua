@@ -75,6 +75,7 @@ S.events = {}   -- ring of {last=, event=, change=}
 S.last = 0
 
 function S.emit(etype, data, change)
+  if type(data) == "table" then S.deviceChanged(data.id or data.deviceId) end
   S.last = S.last + 1
   local ev = { type = etype, created = S.now(), data = data }
   local list = S.events
@@ -83,6 +84,15 @@ function S.emit(etype, data, change)
   if S.onEvent then S.onEvent(ev) end
   S.dirty()
   return ev
+end
+
+-- The JSON text of each device as GET /api/devices sends it, made on first
+-- use and dropped when the device changes: every change to a device emits an
+-- event naming it (above); deviceChanged() with no id drops them all, for
+-- changes made around the events (REST writes, QuickApp loading).
+S.deviceJson = {}
+function S.deviceChanged(id)
+  if id == nil then S.deviceJson = {} else S.deviceJson[id] = nil end
 end
 
 -- Something persistent changed (the state file, when there is one, is saved).
@@ -135,6 +145,7 @@ S.sunTimes = sunTimes
 local function reset()
   local now = S.now()
   S.devices = {}
+  S.deviceJson = {}
   S.globals = {}
   S.rooms = { [219] = { id = 219, name = "Default Room", sectionID = 219, isDefault = true,
     visible = true, icon = "room_default", iconExtension = "png", iconColor = "purple",
@@ -445,6 +456,7 @@ function S.load(state)
     end
   end
   if not S.devices[1] then S.addRoot() end
+  S.deviceChanged()
   S.updateSun()
 end
 
