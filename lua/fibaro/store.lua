@@ -91,8 +91,10 @@ end
 -- event naming it (above); deviceChanged() with no id drops them all, for
 -- changes made around the events (REST writes, QuickApp loading).
 S.deviceJson = {}
+S.deviceJsonVersion = 0   -- counts the drops, for caches built on these texts
 function S.deviceChanged(id)
   if id == nil then S.deviceJson = {} else S.deviceJson[id] = nil end
+  S.deviceJsonVersion = S.deviceJsonVersion + 1
 end
 
 -- Something persistent changed (the state file, when there is one, is saved).
@@ -145,7 +147,7 @@ S.sunTimes = sunTimes
 local function reset()
   local now = S.now()
   S.devices = {}
-  S.deviceJson = {}
+  S.deviceChanged()
   S.globals = {}
   S.rooms = { [219] = { id = 219, name = "Default Room", sectionID = 219, isDefault = true,
     visible = true, icon = "room_default", iconExtension = "png", iconColor = "purple",

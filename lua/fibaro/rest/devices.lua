@@ -44,9 +44,14 @@ local function deviceList(q)
 end
 
 -- GET /api/devices without filters as JSON text: each device's text is made
--- once and kept by the store until the device changes, so polling a house
--- that did not change costs a concatenation.
+-- once and kept by the store until the device changes, and the list of them
+-- until any changes, so polling a house that did not change costs nothing
+-- here.
+local list_text, list_version
 function D.listJson()
+  if list_text and list_version == S.deviceJsonVersion then
+    return list_text
+  end
   local ids = {}
   for id in pairs(S.devices) do ids[#ids + 1] = id end
   table.sort(ids)
@@ -59,7 +64,8 @@ function D.listJson()
     end
     texts[i] = text
   end
-  return "[" .. table.concat(texts, ",") .. "]"
+  list_text, list_version = "[" .. table.concat(texts, ",") .. "]", S.deviceJsonVersion
+  return list_text
 end
 
 local function actionAccepted()
