@@ -95,7 +95,7 @@ local function same(a, b)
 end
 
 local documents, agreed, refused, broken_agreed = 0, 0, 0, 0
-for _ = 1, 3000 do
+for _ = 1, 1000 do
   local text = pick(space) .. gen_container(0) .. pick(space)
   documents = documents + 1
   local ok_c, want = pcall(cjson.decode, text)
