@@ -177,7 +177,11 @@ def test_rest(tmp):
               status == 200 and [d["id"] for d in house] == sorted(d["id"] for d in house) and
               {5010, 5011} <= {d["id"] for d in house} and house == singles, (status, house))
         check("GET /api/devices again: the same", p.request("GET", "/api/devices")[:2] == (200, house))
-        p.request("POST", "/plua/execute", {"code": "require('fibaro.store').updateProperty(5010, 'log', 'cached?')"})
+        req = urllib.request.Request(p.url("/plua/execute"), method="POST", data=json.dumps(
+            {"code": "require('fibaro.store').updateProperty(5010, 'log', 'cached?')"}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {p.token}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            check("the change made through /plua/execute", r.status == 200, r.status)
         status, again = p.request("GET", "/api/devices")
         changed = {d["id"]: d for d in again}
         check("a device changed outside REST: visible in the next /api/devices",
