@@ -476,6 +476,9 @@ reply_state (PluaApiServer     *self,
   plua_api_reply (msg, SOUP_STATUS_OK, json);
 }
 
+static void execute_code (PluaApiServer *self, SoupServerMessage *msg, const char *data, gsize len,
+                          const char *glib_code, const char *target, double timeout);
+
 static void
 reply_execute (PluaApiServer     *self,
                SoupServerMessage *msg)
@@ -550,10 +553,33 @@ reply_execute (PluaApiServer     *self,
           return;
         }
     }
-  {
-    const char *text = json_node_get_string (code);
-    plua_api_calls_execute (self->calls, msg, text, strlen (text), target, timeout);
-  }
+  execute_code (self, msg, data, len, json_node_get_string (code), target, timeout);
+}
+
+/* Runs the body's "code". json-glib ends its strings at a "\u0000", so a body
+ * holding that escape has its code taken again, whole, by plua's own decoder
+ * (which keeps NUL bytes): code is never run cut short. */
+static void
+execute_code (PluaApiServer     *self,
+              SoupServerMessage *msg,
+              const char        *data,
+              gsize              len,
+              const char        *glib_code,
+              const char        *target,
+              double             timeout)
+{
+  lua_State *L = plua_runtime_get_state (self->runtime);
+  int top = lua_gettop (L);
+  const char *code = glib_code;
+  size_t code_len = strlen (glib_code);
+
+  if (g_strstr_len (data, len, "\\u0000") != NULL && plua_json_decode (L, data, len, FALSE, NULL))
+    {
+      if (lua_istable (L, -1) && lua_getfield (L, -1, "code") == LUA_TSTRING)
+        code = lua_tolstring (L, -1, &code_len);
+    }
+  plua_api_calls_execute (self->calls, msg, code, code_len, target, timeout);
+  lua_settop (L, top);
 }
 
 static void

@@ -118,6 +118,9 @@ def test_execute(p):
     check("execute: error() message with position", status == 200 and "web:1: boom" in body["error"], body)
     status, body = p.execute("sleep(100) return 'woke'")
     check("execute: code may sleep", status == 200 and body["result"] == "woke", body)
+    status, body = p.execute("return #('a\u0000b') .. '|' .. 'after the NUL'")
+    check("execute: code with \\u0000 is run whole, not cut at the NUL",
+          status == 200 and body["result"] == "3|after the NUL", (status, body))
     status, body = p.execute("return 'caf\\xe9'")
     check("execute: invalid UTF-8 in a result does not break the JSON", status == 200, (status, body))
 
