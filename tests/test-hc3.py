@@ -388,6 +388,16 @@ def test_tools():
               and "helped again" in open(os.path.join(dl, "lib", "util.lua")).read()
               and json.load(open(os.path.join(dl, ".project")))["id"] == qa_id, got_main)
 
+        r = tool(["removeProxy", "Tool QA"], env)
+        status, _ = box.request("GET", f"/api/devices/{qa_id}")
+        check("tools: removeProxy deletes the QuickApp of that name",
+              r.returncode == 0 and f"removed QuickApp {qa_id}" in r.stdout and status == 404,
+              r.stdout + r.stderr)
+        status, _ = box.request("GET", "/api/devices/100")
+        r = tool(["removeProxy", "No Such QA"], env)
+        check("tools: removeProxy of an unknown name is an error, other devices stay",
+              r.returncode == 1 and "no QuickApp named" in r.stderr and status == 200, r.stderr)
+
         bad = base_env(HC3_URL=f"http://127.0.0.1:{port}", HC3_USER=USER, HC3_PASSWORD="wrong")
         r = tool(["uploadQA", main], bad)
         check("tools: a wrong password is a clear error, exit 1",

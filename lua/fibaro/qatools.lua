@@ -356,6 +356,25 @@ function Q.register(T)
       print(string.format("updated file %s of QuickApp %d on %s", name, id, H.url))
     end)
 
+  T.add("removeProxy", "removeProxy NAME", "delete the QuickApp(s) named NAME on the box (a proxy)",
+    function(args)
+      local name = args[1]
+      if not name then T.usage("removeProxy: the proxy's NAME expected") end
+      needBox(nil, T)
+      local list = boxCall(T, "the device list", "GET", "/api/devices?interface=quickApp")
+      local n = 0
+      for _, d in ipairs(type(list) == "table" and list or {}) do
+        -- only QuickApps of exactly that name: never another kind of device
+        if type(d) == "table" and d.name == name and d.isPlugin ~= false
+          and (d.type or ""):match("^com%.fibaro%.") and math.tointeger(d.id) then
+          boxCall(T, "the removal of QuickApp " .. d.id, "DELETE", "/api/devices/" .. d.id)
+          print(string.format("removed QuickApp %d (%s) from %s", d.id, name, H.url))
+          n = n + 1
+        end
+      end
+      if n == 0 then T.fail(string.format("HC3 at %s has no QuickApp named '%s'", H.url, name)) end
+    end)
+
   T.add("downloadQA", "downloadQA ID [DIR]", "the box's QuickApp ID as a project in DIR (default: its name)",
     function(args)
       local id = math.tointeger(tonumber(args[1]))
