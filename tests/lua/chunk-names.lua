@@ -15,6 +15,7 @@ end
 local function where(f) return short(debug.getinfo(f, "S").source) end
 _PY.writeFile("cwdmod.lua", "return function() return debug.getinfo(1, 'S').source end")
 print("cwd module", short(require("cwdmod")()))
+os.remove("cwdmod.lua")  -- written into the caller's directory: leave nothing behind
 print("module", where(require("lib.greeting").hello))
 function QuickApp:onInit()
   print("main", where(1))

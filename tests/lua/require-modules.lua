@@ -6,6 +6,7 @@ f:close()
 print((require("cwdmod")))
 local lfs = require("lfs")
 print("lfs", type(lfs.currentdir()), lfs.attributes("cwdmod.lua", "mode"))
+os.remove("cwdmod.lua")  -- written into the caller's directory: leave nothing behind
 local lpeg = require("lpeg")
 print("lpeg", lpeg.match(lpeg.C(lpeg.R("az")^1), "abc123"))
 local cjson = require("cjson")

@@ -1,1 +1,0 @@
-return function() return debug.getinfo(1, 'S').source end
