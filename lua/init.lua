@@ -94,10 +94,31 @@ end
 -- Runs the main script. Replaceable (by a -e fragment, or by the emulator,
 -- which preprocesses QuickApp headers): it is looked up after the fragments ran.
 function PY.main_file_hook(filename)
-  local chunk, err = loadfile(filename)
+  local chunk, err
+  if filename == "-" then
+    chunk, err = load(io.read("a"), "=stdin")   -- `plua -`, as lua5.4
+  else
+    chunk, err = loadfile(filename)
+  end
   if not chunk then error(err, 0) end
   local args = arg or {}
   return chunk(table.unpack(args, 1, #args))
+end
+
+-- LUA_INIT_5_4, else LUA_INIT, runs before the fragments and the script,
+-- as lua5.4 does: "@file" runs the file, anything else is Lua code.
+local function run_lua_init()
+  local name, init = "LUA_INIT_5_4", os.getenv("LUA_INIT_5_4")
+  if init == nil then name, init = "LUA_INIT", os.getenv("LUA_INIT") end
+  if init == nil then return end
+  local chunk, err
+  if init:sub(1, 1) == "@" then
+    chunk, err = loadfile(init:sub(2))
+  else
+    chunk, err = load(init, "=" .. name)
+  end
+  if not chunk then error(err, 0) end
+  chunk()
 end
 
 -- The main sequence: each -e fragment as its own chunk (globals persist,
@@ -107,12 +128,15 @@ function PY._run_main(fragments, script)
   -- --fibaro: the QuickApp emulator replaces the hooks before anything runs.
   local rc = PY.config and PY.config.runtime_config
   if rc and rc.fibaro then require("fibaro") end
+  run_lua_init()
   for _, code in ipairs(fragments) do
     local chunk, err = load(code, "=(command line)")
     if not chunk then error(err, 0) end
     chunk()
   end
-  if script then
+  if script == "-" then
+    PY.main_file_hook(script)
+  elseif script then
     -- Every chunk is named @<absolute path> (the script, its modules, the
     -- QuickApp files), so a debugger's breakpoints map to files.
     script = PY.abspath(script)

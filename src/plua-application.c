@@ -61,6 +61,7 @@ struct _PluaApplication
   gboolean      min_time_reached;
   gboolean      hook_failed;
   gboolean      stdout_is_tty;
+  gboolean      colour;        /* ANSI colours on stdout */
   gboolean      stdout_dirty;
   int           exit_status;
 
@@ -78,6 +79,19 @@ static void plua_application_end (PluaApplication *self, int status);
 /* Exit status for a command-line error, as most Unix tools use. */
 #define EXIT_USAGE 2
 
+/* The usual conventions: NO_COLOR set to anything non-empty (no-color.org)
+ * or TERM=dumb turn ANSI colours off, even on a terminal. */
+static gboolean
+plua_colour_wanted (void)
+{
+  const char *no_color = g_getenv ("NO_COLOR");
+  const char *term = g_getenv ("TERM");
+
+  if (no_color != NULL && no_color[0] != '\0')
+    return FALSE;
+  return g_strcmp0 (term, "dumb") != 0;
+}
+
 static void
 write_output (PluaApplication *self,
               const char      *text,
@@ -86,7 +100,7 @@ write_output (PluaApplication *self,
   if (memchr (text, '<', len) != NULL || memchr (text, '&', len) != NULL)
     {
       gsize out_len;
-      g_autofree char *rendered = plua_html_render (text, len, self->stdout_is_tty, &out_len);
+      g_autofree char *rendered = plua_html_render (text, len, self->colour, &out_len);
 
       fwrite (rendered, 1, out_len, stdout);
     }
@@ -575,6 +589,7 @@ start_run (PluaApplication *self)
   g_application_hold (G_APPLICATION (self));
   self->running = TRUE;
   self->stdout_is_tty = isatty (STDOUT_FILENO);
+  self->colour = self->stdout_is_tty && plua_colour_wanted ();
 
   ensure_runtime (self);
 
@@ -638,6 +653,7 @@ run_locally (PluaApplication *self)
 typedef struct
 {
   char   **fragments;
+  GPtrArray *fragment_list;  /* -e and -l, in command-line order */
   char   **remaining;
   gboolean interactive;
   gboolean version;
@@ -669,6 +685,7 @@ static void
 options_clear (Options *o)
 {
   g_strfreev (o->fragments);
+  g_clear_pointer (&o->fragment_list, g_ptr_array_unref);
   g_strfreev (o->remaining);
   g_free (o->api_host);
   g_free (o->api_token);
@@ -677,12 +694,59 @@ options_clear (Options *o)
   g_free (o->tool);
 }
 
+/* A Lua string literal holding any bytes: each one as a decimal escape. */
+static void
+append_lua_literal (GString    *code,
+                    const char *text)
+{
+  g_string_append_c (code, '"');
+  for (const guchar *p = (const guchar *) text; *p != '\0'; p++)
+    g_string_append_printf (code, "\\%03u", *p);
+  g_string_append_c (code, '"');
+}
+
+static gboolean
+on_execute_option (const char *name,
+                   const char *value,
+                   gpointer    data,
+                   GError    **error)
+{
+  Options *o = data;
+
+  g_ptr_array_add (o->fragment_list, g_strdup (value));
+  return TRUE;
+}
+
+/* -l mod, as lua5.4 does: the global mod = require("mod"); -l g=mod names
+ * the global g. It runs in order with the -e fragments. */
+static gboolean
+on_library_option (const char *name,
+                   const char *value,
+                   gpointer    data,
+                   GError    **error)
+{
+  Options *o = data;
+  const char *eq = strchr (value, '=');
+  g_autofree char *global = eq != NULL ? g_strndup (value, eq - value) : g_strdup (value);
+  const char *module = eq != NULL ? eq + 1 : value;
+  GString *code = g_string_new ("_G[");
+
+  append_lua_literal (code, global);
+  g_string_append (code, "] = require(");
+  append_lua_literal (code, module);
+  g_string_append (code, ")");
+  g_ptr_array_add (o->fragment_list, g_string_free (code, FALSE));
+  return TRUE;
+}
+
 static GOptionContext *
 create_option_context (Options *o)
 {
   const GOptionEntry entries[] = {
-    { "execute", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &o->fragments,
+    { "execute", 'e', 0, G_OPTION_ARG_CALLBACK, on_execute_option,
       N_("Run the Lua code CODE before the script (repeatable, in order)"), N_("CODE") },
+    { "library", 'l', 0, G_OPTION_ARG_CALLBACK, on_library_option,
+      N_("Require the module MOD into the global MOD (or G=MOD into G), in order with -e"), N_("MOD") },
     { "interactive", 'i', 0, G_OPTION_ARG_NONE, &o->interactive,
       N_("Enter the interactive REPL after running fragments and script"), NULL },
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &o->duration,
@@ -752,7 +816,12 @@ create_option_context (Options *o)
       "Options after SCRIPT are passed to the script in the table arg."));
   /* Stop at the script: what follows it belongs to the script. */
   g_option_context_set_strict_posix (context, TRUE);
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  GOptionGroup *main_group = g_option_group_new (NULL, NULL, NULL, o, NULL);
+
+  g_option_group_add_entries (main_group, entries);
+  g_option_group_set_translation_domain (main_group, GETTEXT_PACKAGE);
+  g_option_context_set_main_group (context, main_group);
+  o->fragment_list = g_ptr_array_new_with_free_func (g_free);
   return context;
 }
 
@@ -908,7 +977,9 @@ config_from_options (PluaApplication *self,
       config->api_host = g_steal_pointer (&o->api_host);
     }
 
-  if (config->script != NULL && !g_file_test (config->script, G_FILE_TEST_IS_REGULAR))
+  /* "-" is standard input, as for lua5.4. */
+  if (config->script != NULL && strcmp (config->script, "-") != 0 &&
+      !g_file_test (config->script, G_FILE_TEST_IS_REGULAR))
     {
       g_printerr (_("plua: cannot open %s: %s\n"), config->script,
                   g_file_test (config->script, G_FILE_TEST_EXISTS)
@@ -940,6 +1011,11 @@ plua_application_local_command_line (GApplication   *app,
       options_clear (&o);
       *exit_status = EXIT_USAGE;
       return TRUE;
+    }
+  if (o.fragment_list->len > 0)
+    {
+      g_ptr_array_add (o.fragment_list, NULL);
+      o.fragments = (char **) g_ptr_array_steal (o.fragment_list, NULL);
     }
 
   if (o.version)

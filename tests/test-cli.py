@@ -129,12 +129,15 @@ def test_locale_numbers():
     check("numbers stay C-formatted whatever the locale", p.stdout == "1.5\t2.5\n", p.stdout)
 
 
-def test_html_on_terminal():
-    """print renders the HC3 console's <font color> as ANSI colours on a terminal."""
+def run_on_terminal(args, **env_changes):
+    """Runs plua on a pseudo-terminal; returns (output bytes, exit status)."""
     import pty
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env["TERM"] = "xterm"
+    env.update(env_changes)
     pid, fd = pty.fork()
     if pid == 0:
-        os.execv(PLUA, [PLUA, "--noapi", "-e", "print(\"<font color='red'>alarm</font> ok\")"])
+        os.execve(PLUA, [PLUA] + args, env)
     out = b""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -146,10 +149,55 @@ def test_html_on_terminal():
             break
         out += chunk
     _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return out, os.waitstatus_to_exitcode(status)
+
+
+def test_html_on_terminal():
+    """print renders the HC3 console's <font color> as ANSI colours on a terminal."""
+    alarm = ["--noapi", "-e", "print(\"<font color='red'>alarm</font> ok\")"]
+    out, status = run_on_terminal(alarm)
     check("HTML colours become ANSI escapes on a terminal",
-          b"\x1b[38;5;9malarm" in out and b" ok" in out and os.waitstatus_to_exitcode(status) == 0, repr(out))
+          b"\x1b[38;5;9malarm" in out and b" ok" in out and status == 0, repr(out))
     p = run(["-e", "print(\"<font color='red'>alarm</font> ok\")"])
     check("...and plain text into a pipe", p.stdout == "alarm ok\n", repr(p.stdout))
+    for name, env in (("NO_COLOR=1", {"NO_COLOR": "1"}), ("TERM=dumb", {"TERM": "dumb"})):
+        out, status = run_on_terminal(alarm, **env)
+        check(f"{name} turns the colours off on a terminal",
+              b"\x1b" not in out and b"alarm ok" in out and status == 0, repr(out))
+    out, status = run_on_terminal(["--noapi", "-e", "error('boom')"], NO_COLOR="1")
+    check("...and in error messages", b"\x1b" not in out and b"boom" in out and status == 1, repr(out))
+
+
+def compare_with_lua(name, args, stdin="", env=None):
+    """plua and lua5.4 print the same for the same command line."""
+    env = dict(os.environ, **(env or {}))
+    p = subprocess.run([PLUA, "--noapi"] + args, input=stdin, capture_output=True, text=True, env=env, timeout=20)
+    lua = subprocess.run(["lua5.4"] + args, input=stdin, capture_output=True, text=True, env=env, timeout=20)
+    check(name, p.returncode == 0 and p.stdout == lua.stdout and lua.stdout != "",
+          f"plua: {p.stdout!r} {p.stderr!r}; lua5.4: {lua.stdout!r}")
+
+
+def test_lua_conventions():
+    """plua -, -l, LUA_INIT_5_4 and LUA_INIT behave as in lua5.4."""
+    import tempfile
+    compare_with_lua("plua - runs the script on stdin, with its arguments",
+                     ["-", "a", "b"], stdin="print('stdin', ...)")
+    compare_with_lua("-l mod requires mod into the global mod, in order with -e",
+                     ["-e", "print(rawget(_G, 'string') ~= nil)", "-l", "string", "-e", "print(type(string.format))"])
+    compare_with_lua("-l g=mod names the global", ["-l", "s=string", "-e", "print(s == string)"])
+    p = run(["-l", "json", "-e", "print(json.encode({1}))"])
+    check("-l loads plua's own modules", p.returncode == 0 and p.stdout == "[1]\n", p.stdout + p.stderr)
+    p = run(["-l", "no_such_module_here", "-e", "print('not reached')"])
+    check("-l of a missing module fails with status 1",
+          p.returncode == 1 and "no_such_module_here" in p.stderr and p.stdout == "", p.stderr)
+    compare_with_lua("LUA_INIT runs first", ["-e", "print('main', x)"], env={"LUA_INIT": "x = 1 print('init')"})
+    compare_with_lua("LUA_INIT_5_4 wins over LUA_INIT", ["-e", "print('main')"],
+                     env={"LUA_INIT_5_4": "print('init 5.4')", "LUA_INIT": "print('init')"})
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as f:
+        f.write("print('init file')\n")
+        f.flush()
+        compare_with_lua("LUA_INIT=@file runs the file", ["-e", "print('main')"], env={"LUA_INIT": "@" + f.name})
 
 
 def test_soup_module():
@@ -183,6 +231,6 @@ def test_soup_module():
               p.returncode == 1 and "plua-soup.so not found" in p.stderr, p.stderr)
 
 
-run_tests(test_version, test_soup_module, test_html_on_terminal, test_help, test_unknown_option, test_missing_script, test_streams,
+run_tests(test_version, test_soup_module, test_html_on_terminal, test_lua_conventions, test_help, test_unknown_option, test_missing_script, test_streams,
           test_callback_error_status, test_debug, test_config_options, test_signals,
           test_interactive_after_script, test_startup_time, test_locale_numbers)
