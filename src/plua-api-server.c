@@ -1010,6 +1010,37 @@ publish_port (PluaApiServer *self)
   lua_settop (L, top);
 }
 
+/* The host a browser can open: a wildcard address is not one. */
+static char *
+url_host_for (const char *host)
+{
+  if (g_strcmp0 (host, "0.0.0.0") == 0 || g_strcmp0 (host, "::") == 0 || *host == '\0')
+    return g_strdup ("127.0.0.1");
+  if (strchr (host, ':') != NULL)
+    return g_strdup_printf ("[%s]", host);
+  return g_strdup (host);
+}
+
+/* One line on stderr.  A random token rides in the web page's URL (the page
+ * turns it into a cookie), so opening it just works; a configured one is
+ * never printed; the one in the URL is the access token curl sends as
+ * "Authorization: Bearer TOKEN".  Tests and scripts read "listening on URL"
+ * and "web REPL at URL?token=HEX" from it. */
+static void
+print_banner (PluaApiServer *self,
+              gboolean       generated)
+{
+  g_autofree char *host = url_host_for (self->host);
+  g_autofree char *base = g_strdup_printf ("http://%s:%u", host, self->port);
+
+  if (generated)
+    g_printerr (_("plua: REST API listening on %s/, web REPL at %s/web?token=%s\n"),
+                base, base, self->token);
+  else
+    g_printerr (_("plua: REST API listening on %s/, web REPL at %s/web (access token as configured)\n"),
+                base, base);
+}
+
 gboolean
 plua_api_server_start (PluaApiServer  *self,
                        GError        **error)
@@ -1017,7 +1048,6 @@ plua_api_server_start (PluaApiServer  *self,
   const PluaConfig *config;
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *url_host = NULL;
   guint port;
   gboolean generated = FALSE;
 
@@ -1074,21 +1104,7 @@ plua_api_server_start (PluaApiServer  *self,
   set_broadcast_function (self, TRUE);
   publish_port (self);
 
-  url_host = strchr (self->host, ':') != NULL ? g_strdup_printf ("[%s]", self->host) : g_strdup (self->host);
-  if (generated && self->token_everywhere)
-    g_printerr (_("plua: API access token: %s (send it as “Authorization: Bearer TOKEN”)\n"), self->token);
-  else if (generated)
-    g_printerr (_("plua: API access token: %s (needed by /plua/execute and /ws: “Authorization: Bearer TOKEN”)\n"),
-                self->token);
-  else
-    g_printerr (_("plua: the API requires the access token given with --api-token-file, --api-token or PLUA_API_TOKEN\n"));
-  g_printerr (_("plua: REST API listening on http://%s:%u/\n"), url_host, self->port);
-  /* A random token rides in the URL (the page turns it into a cookie), so
-   * opening it just works; a configured one is not printed. */
-  if (generated)
-    g_printerr (_("plua: web REPL at http://%s:%u/web?token=%s\n"), url_host, self->port, self->token);
-  else
-    g_printerr (_("plua: web REPL at http://%s:%u/web\n"), url_host, self->port);
+  print_banner (self, generated);
   return TRUE;
 }
 

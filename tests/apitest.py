@@ -55,7 +55,7 @@ class ApiPlua:
         text = "".join(self.stderr)
         m = re.search(r"listening on http://[^/]+:(\d+)/", text)
         self.port = int(m.group(1)) if m else None
-        m = re.search(r"access token: ([0-9a-f]+)", text)
+        m = re.search(r"web REPL at \S+\?token=([0-9a-f]+)", text)
         self.token = m.group(1) if m else None
         m = re.search(r"web REPL at (\S+)", text)
         self.web_url = m.group(1) if m else None

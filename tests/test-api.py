@@ -447,6 +447,18 @@ def test_port_in_use():
         holder.close()
 
 
+def test_banner():
+    """A script that starts the server: one line on stderr, a URL a browser opens."""
+    for host in ("127.0.0.1", "0.0.0.0"):
+        p = subprocess.run([PLUA, "--api-port", "0", "--api-host", host, "-e", "setTimeout(function() os.exit(0) end, 50)"],
+                           capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+        lines = p.stderr.strip().splitlines()
+        check(f"--api-host {host}: one banner line on stderr", p.returncode == 0 and len(lines) == 1, p.stderr)
+        check(f"--api-host {host}: the URLs are http://127.0.0.1:PORT, never 0.0.0.0",
+              re.search(r"listening on http://127\.0\.0\.1:\d+/, web REPL at http://127\.0\.0\.1:\d+/web\?token=[0-9a-f]{32}$",
+                        p.stderr.strip()) is not None and "0.0.0.0" not in p.stderr, p.stderr)
+
+
 def test_lifetime():
     t = time.monotonic()
     p = subprocess.run([PLUA, "-e", "print(1)"], capture_output=True, text=True, timeout=20,
@@ -545,6 +557,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="plua-api-") as tmp:
         test_token_file(tmp)
     test_port_in_use()
+    test_banner()
     test_lifetime()
     test_ws()
     print(f"# {len(failed)} failed" if failed else "# all passed")

@@ -50,7 +50,7 @@ class Plua:
             for raw in self.proc.stderr:
                 line = raw.decode("utf-8", "replace")
                 self.err.append(line)
-                m = re.search(r"access token: ([0-9a-f]+)", line)
+                m = re.search(r"web REPL at \S+\?token=([0-9a-f]+)", line)
                 if m:
                     self.token = m.group(1)
                 m = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", line)

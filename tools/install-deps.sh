@@ -18,6 +18,54 @@ if [ "${1:-}" = "--tests" ]; then
     dbus desktop-file-utils appstream mosquitto mosquitto-clients"
 fi
 
+# Off Debian (no dpkg-query/apt-get): nothing is installed for you. Build when
+# pkg-config and PATH have what meson.build needs, otherwise name what is
+# missing with the package names of the common systems and exit 1.
+# Each row: what to check | Fedora | Arch | Homebrew.
+check_elsewhere () {
+  rows="cmd:meson|meson|meson|meson
+cmd:ninja|ninja-build|ninja|ninja
+cmd:pkg-config|pkgconf|pkgconf|pkg-config
+cmd:cc|gcc|gcc|(Xcode command line tools)
+cmd:msgfmt|gettext|gettext|gettext
+cmd:glib-compile-resources|glib2-devel|glib2|glib
+pc:lua5.4 lua-5.4 lua|lua-devel|lua|lua
+pc:glib-2.0|glib2-devel|glib2|glib
+pc:gio-2.0|glib2-devel|glib2|glib
+pc:libsoup-3.0|libsoup3-devel|libsoup3|libsoup
+pc:json-glib-1.0|json-glib-devel|json-glib|json-glib"
+  absent=$(echo "$rows" | while IFS= read -r row; do
+    what=${row%%|*}
+    names=${row#*|}
+    if ! present "$what"; then
+      printf '\n  %s: Fedora %s, Arch %s, Homebrew %s' "${what#*:}" \
+        "$(echo "$names" | cut -d'|' -f1)" "$(echo "$names" | cut -d'|' -f2)" "$(echo "$names" | cut -d'|' -f3)"
+    fi
+  done)
+  if [ -n "$absent" ]; then
+    echo "plua: cannot build, missing (no apt-get here to install them):$absent" >&2
+    exit 1
+  fi
+  exit 0
+}
+
+# present cmd:NAME | present pc:"MOD [ALTERNATIVE...]"
+present () {
+  case "$1" in
+    cmd:*) command -v "${1#cmd:}" >/dev/null 2>&1 ;;
+    pc:*)
+      command -v pkg-config >/dev/null 2>&1 || return 1
+      for m in ${1#pc:}; do
+        pkg-config --exists "$m" && return 0
+      done
+      return 1 ;;
+  esac
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  check_elsewhere
+fi
+
 missing=""
 for p in $packages; do
   # A Node.js from elsewhere (nodesource) brings its own npm and conflicts

@@ -95,7 +95,7 @@ pport=$(free_port)
 start_server "$pport" /plua/status "$PLUA" --api-port "$pport" -e "$HOOK"
 PIDS+=("$SERVER_PID"); SERVER_PID=
 # /plua/execute needs the run's token, printed on stderr as for a user.
-TOKEN=$(grep -o 'access token: [0-9a-f]*' "$OUT/api-stderr.log" | tail -1 | cut -d' ' -f3)
+TOKEN=$(grep -o 'web?token=[0-9a-f]*' "$OUT/api-stderr.log" | tail -1 | cut -d= -f2)
 echo "wrk.headers[\"Authorization\"] = \"Bearer $TOKEN\"" >>"$OUT/api-post.lua"
 P=http://127.0.0.1:$pport
 # Warm-up, one second each.
